@@ -1,0 +1,102 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// Every `public import` is a deliberate choice; `any` is spelled out.
+let upcoming: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "unibus",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "membershipd", targets: ["membershipd"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // C interop: the only target that sees C. No C is compiled; it links Debian's libnats.
+        .systemLibrary(
+            name: "CNats",
+            pkgConfig: "libnats",
+            providers: [.apt(["libnats-dev"])]
+        ),
+        // Pure core: models, validation, nkey encoding, ACL rendering, natsLogOpts, store protocol.
+        .target(
+            name: "UnibusCore",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: upcoming
+        ),
+        // Swift owner of every nats.c pointer.
+        .target(
+            name: "UnibusNats",
+            dependencies: [
+                "CNats", "UnibusCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming
+        ),
+        // The allowlist on SQLite (GRDB).
+        .target(
+            name: "UnibusStoreSQLite",
+            dependencies: ["UnibusCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: upcoming
+        ),
+        // The nats-server child process: version detection, config files, reloads.
+        .target(
+            name: "UnibusSupervisor",
+            dependencies: [
+                "UnibusCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: upcoming
+        ),
+        // The thin executable: argument parsing and wiring.
+        .executableTarget(
+            name: "membershipd",
+            dependencies: [
+                "UnibusCore", "UnibusStoreSQLite", "UnibusSupervisor", "UnibusNats",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .target(
+            name: "UnibusTestSupport",
+            dependencies: ["UnibusCore"],
+            path: "Tests/UnibusTestSupport",
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "UnibusCoreTests",
+            dependencies: ["UnibusCore", "UnibusTestSupport"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "UnibusStoreTests",
+            dependencies: ["UnibusCore", "UnibusStoreSQLite", "UnibusTestSupport"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "UnibusNatsTests",
+            dependencies: ["UnibusNats", "UnibusCore", "UnibusTestSupport"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "MembershipdTests",
+            dependencies: ["UnibusCore", "UnibusStoreSQLite", "UnibusTestSupport"],
+            swiftSettings: upcoming
+        ),
+    ]
+)

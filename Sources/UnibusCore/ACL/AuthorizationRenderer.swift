@@ -1,0 +1,105 @@
+/// Renders the allowlist into nats-server's `authorization` block (contract section 3).
+///
+/// Pure and deterministic: users sorted by handle, subjects sorted, so the same allowlist always
+/// gives the same bytes (and an unchanged allowlist never needs a reload). Revoked users are
+/// absent, so nats-server closes their connections on reload. Every string is checked before it
+/// is written; nothing from the input can leave its quoted string.
+///
+/// ```swift
+/// let block = try AuthorizationRenderer.render(snapshot)   // "authorization {\n  users = [ … ]\n}\n"
+/// ```
+public enum AuthorizationRenderer {
+    /// The restricted rights of an active user who belongs to `rooms`.
+    public static func permissions(handle: Handle, rooms: some Sequence<RoomID>) -> Permissions {
+        let roomSubjects = Set(rooms).sorted().flatMap { [Subjects.room($0), Subjects.roomTree($0)] }
+        // An empty allow list means "no restriction" to nats-server: a user in no room is
+        // denied every publish instead (replies still pass through allow_responses).
+        let publish = roomSubjects.isEmpty
+            ? SubjectPermission(deny: [">"]) : SubjectPermission(allow: roomSubjects)
+        let subscribe = SubjectPermission(allow: ([Subjects.inbox(handle)] + roomSubjects).sorted())
+        return Permissions(publish: publish, subscribe: subscribe, allowResponses: true)
+    }
+
+    /// The nkey users of the snapshot: the internal identity first, then active users by handle.
+    public static func users(_ snapshot: AllowlistSnapshot) -> [NkeyUser] {
+        var roomsByMember: [SignPub: [RoomID]] = [:]
+        for m in snapshot.members { roomsByMember[m.signPub, default: []].append(m.room) }
+        let active = snapshot.users.filter { $0.status == .active }.sorted { $0.handle < $1.handle }
+        return [NkeyUser(nkey: snapshot.internalNkey, comment: "membershipd internal identity", permissions: nil)]
+            + active.map { user in
+                NkeyUser(nkey: user.nkey, comment: "\(user.handle.value) (\(user.role.rawValue))",
+                         permissions: permissions(handle: user.handle, rooms: roomsByMember[user.signPub] ?? []))
+            }
+    }
+
+    /// The whole `authorization { … }` block.
+    /// - Throws: `RenderError` when a string would not be a safe config token, or two entries share an nkey.
+    public static func render(_ snapshot: AllowlistSnapshot) throws(RenderError) -> String {
+        let entries = users(snapshot)
+        var seen = Set<String>()
+        var out = "authorization {\n  users = [\n"
+        for entry in entries {
+            guard NKey.isUserPublicKey(entry.nkey) else { throw .invalidNkey(entry.nkey) }
+            guard seen.insert(entry.nkey).inserted else { throw .duplicateNkey(entry.nkey) }
+            try checkComment(entry.comment)
+            out += "    # \(entry.comment)\n    {\n      nkey: \"\(entry.nkey)\"\n"
+            if let p = entry.permissions {
+                out += "      permissions: {\n"
+                out += try line("publish", p.publish)
+                out += try line("subscribe", p.subscribe)
+                if p.allowResponses { out += "        allow_responses: true\n" }
+                out += "      }\n"
+            }
+            out += "    }\n"
+        }
+        out += "  ]\n}\n"
+        return out
+    }
+
+    private static func line(_ name: String, _ permission: SubjectPermission) throws(RenderError) -> String {
+        var parts: [String] = []
+        if !permission.allow.isEmpty { parts.append("allow: \(try list(permission.allow))") }
+        if !permission.deny.isEmpty { parts.append("deny: \(try list(permission.deny))") }
+        return "        \(name): { \(parts.joined(separator: ", ")) }\n"
+    }
+
+    private static func list(_ subjects: [String]) throws(RenderError) -> String {
+        for s in subjects where !SubjectSyntax.isValidPermissionSubject(s) { throw .invalidSubject(s) }
+        return "[" + subjects.map { "\"\($0)\"" }.joined(separator: ", ") + "]"
+    }
+
+    private static func checkComment(_ text: String) throws(RenderError) {
+        guard text.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7f }) else { throw .invalidComment(text) }
+    }
+}
+
+/// The allowlist could not be rendered safely; the previous config stays in force.
+public enum RenderError: Error, Equatable, Sendable, CustomStringConvertible {
+    case invalidNkey(String), duplicateNkey(String), invalidSubject(String), invalidComment(String)
+    public var description: String {
+        switch self {
+        case .invalidNkey(let k): "refusing to render ACL: \(Quoted(k)) is not a user public nkey"
+        case .duplicateNkey(let k): "refusing to render ACL: nkey \(k) appears twice (is the internal identity also a user?)"
+        case .invalidSubject(let s): "refusing to render ACL: \(Quoted(s)) is not a valid subject"
+        case .invalidComment(let c): "refusing to render ACL: comment \(Quoted(c)) has control characters"
+        }
+    }
+}
+
+/// Subject syntax accepted in rendered permissions.
+public enum SubjectSyntax {
+    /// Dot-separated non-empty tokens of `[A-Za-z0-9_-]`, or `*`, or a final `>`; nothing that
+    /// could close a quoted config string.
+    public static func isValidPermissionSubject(_ subject: String) -> Bool {
+        let tokens = subject.split(separator: ".", omittingEmptySubsequences: false)
+        guard !tokens.isEmpty, subject.utf8.count <= 256 else { return false }
+        for (i, token) in tokens.enumerated() {
+            if token == ">" { if i != tokens.count - 1 { return false } else { continue } }
+            if token == "*" { continue }
+            guard !token.isEmpty,
+                token.utf8.allSatisfy({ Ascii.isLower($0) || Ascii.isUpper($0) || Ascii.isDigit($0) || $0 == 0x5f || $0 == 0x2d })
+            else { return false }
+        }
+        return true
+    }
+}

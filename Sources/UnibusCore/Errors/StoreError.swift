@@ -1,0 +1,40 @@
+/// A store refused or could not perform an operation. Every case means nothing was changed.
+public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The sign-pub is already registered (active or revoked): never a silent overwrite.
+    case alreadyRegistered(signPub: String, status: UserStatus)
+    /// Another user already has this handle.
+    case handleTaken(String)
+    case userNotFound(String)
+    case roomExists(String)
+    case roomNotFound(String)
+    case memberNotFound(room: String, signPub: String)
+    case notAMember(room: String, signPub: String)
+    case userRevoked(String)
+    /// A concurrent writer changed the record first; retry the operation.
+    case conflict(String)
+    /// The store could not confirm the write (no quorum, unreachable, timed out).
+    case unavailable(String)
+    /// The store holds a record that does not pass validation; it is reported, never served.
+    case corruptRecord(String)
+    /// The storage file or service cannot be used at all.
+    case cannotOpen(String)
+
+    public var description: String {
+        switch self {
+        case .alreadyRegistered(let key, let status):
+            "sign-pub \(key) is already registered (\(status.rawValue)); nothing was changed"
+                + (status == .revoked ? ": a revoked key stays revoked, register a new key" : "")
+        case .handleTaken(let h): "handle '\(h)' is already taken; choose another, nothing was changed"
+        case .userNotFound(let u): "no user with sign-pub or handle '\(u)'; see `membershipd user list`"
+        case .roomExists(let r): "room '\(r)' already exists; nothing was changed"
+        case .roomNotFound(let r): "room '\(r)' does not exist"
+        case .memberNotFound(let r, let k): "\(k) is not a member of room '\(r)'"
+        case .notAMember(let r, let k): "recipient \(k) is not a member of room '\(r)'; add them first"
+        case .userRevoked(let k): "user \(k) is revoked"
+        case .conflict(let what): "conflicting concurrent update: \(what); nothing was changed, retry"
+        case .unavailable(let why): "store unavailable: \(why); nothing was changed"
+        case .corruptRecord(let what): "stored record failed validation: \(what)"
+        case .cannotOpen(let why): why
+        }
+    }
+}

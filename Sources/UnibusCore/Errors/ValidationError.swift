@@ -1,0 +1,59 @@
+/// A value given by an operator or a client that does not have the shape the contract requires.
+///
+/// Messages say what was expected and what was received (never a secret), so the same text can
+/// be printed by the CLI and returned by the HTTP API.
+public enum ValidationError: Error, Equatable, Sendable, CustomStringConvertible {
+    case signPubLength(Int)
+    case signPubNotHex
+    case handle(String)
+    case role(String)
+    case memberRole(String)
+    case status(String)
+    case roomID(String)
+    case nonce(String)
+    case epoch(Int64)
+    case wrappedKeyEmpty
+    case wrappedKeyTooLarge(Int)
+
+    public var description: String {
+        switch self {
+        case .signPubLength(let n):
+            "sign-pub must be 64 hex characters (an ed25519 public key); got \(n) characters"
+        case .signPubNotHex:
+            "sign-pub must be 64 hex characters (0-9, a-f); it contains a non-hex character"
+        case .handle(let h):
+            "invalid handle \(Quoted(h)): expected 1-32 characters, a lowercase letter first, then a-z, 0-9, '_' or '-'"
+        case .role(let r):
+            "unknown role \(Quoted(r)): expected admin or member"
+        case .memberRole(let r):
+            "unknown member role \(Quoted(r)): expected owner or member"
+        case .status(let s):
+            "unknown status \(Quoted(s)): expected active or revoked"
+        case .roomID(let r):
+            "invalid room id \(Quoted(r)): expected 1-64 characters of a-z, 0-9, '_' or '-' (starting with a letter or digit); no dots, wildcards or spaces"
+        case .nonce(let n):
+            "invalid nonce \(Quoted(n)): expected 16-64 characters of A-Z, a-z, 0-9, '_' or '-'"
+        case .epoch(let e):
+            "invalid epoch \(e): expected an integer from 0 to 2^53"
+        case .wrappedKeyEmpty:
+            "wrapped key is empty: expected the base64 of the wrapped room key"
+        case .wrappedKeyTooLarge(let n):
+            "wrapped key is \(n) bytes: at most \(RoomKey.maxWrappedBytes) bytes are accepted"
+        }
+    }
+}
+
+/// Shows an untrusted value inside a message: quoted, truncated, control characters escaped.
+struct Quoted: CustomStringConvertible {
+    let value: String
+    init(_ value: String) { self.value = value }
+    var description: String {
+        let limit = 80
+        var shown = String(value.unicodeScalars.prefix(limit).map { scalar -> String in
+            scalar.value < 0x20 || scalar.value == 0x7f || scalar == "'"
+                ? "\\u{\(String(scalar.value, radix: 16))}" : String(scalar)
+        }.joined())
+        if value.unicodeScalars.count > limit { shown += "…" }
+        return "'\(shown)'"
+    }
+}

@@ -1,0 +1,68 @@
+public import Foundation
+
+/// The allowlist: users, rooms, members, wrapped room keys, rooms-by-member and nonces.
+///
+/// Implemented on SQLite (one node) and JetStream KV (one node or a cluster); both pass the same
+/// behaviour suite. Every method either does all of its change or none of it, and throws
+/// `StoreError` (or `ValidationError`) with an operator-readable message otherwise.
+public protocol AllowlistStore: Sendable {
+    /// Registers a new user. Refuses a sign-pub that is already registered (active or revoked)
+    /// and a handle that is taken: never an overwrite.
+    func addUser(_ user: User) async throws
+    /// The user with this sign-pub, whatever its status.
+    func user(_ signPub: SignPub) async throws -> User?
+    /// The user with this handle, whatever its status.
+    func user(handle: Handle) async throws -> User?
+    /// Every user, sorted by handle.
+    func users() async throws -> [User]
+    /// Marks a user revoked (the record stays). Revoking a revoked user changes nothing.
+    /// - Returns: the user as stored after the call.
+    func revokeUser(_ signPub: SignPub, at date: Date) async throws -> User
+
+    /// Creates a room and makes its creator (an active user) its owner and first member.
+    func createRoom(_ room: Room) async throws
+    func room(_ id: RoomID) async throws -> Room?
+    /// Adds a member to an existing room, or changes the role of an existing member.
+    func putMember(_ member: Member) async throws
+    /// Removes a member; throws `StoreError.memberNotFound` if it was not one.
+    func removeMember(room: RoomID, signPub: SignPub) async throws
+    /// Members of one room, sorted by sign-pub.
+    func members(of room: RoomID) async throws -> [Member]
+    /// Rooms a user belongs to, sorted (the rooms-by-member index).
+    func rooms(ofMember signPub: SignPub) async throws -> [RoomID]
+    /// Every membership, for rendering the ACL.
+    func allMembers() async throws -> [Member]
+
+    /// Stores a wrapped room key for a recipient who is a member; replaces the same epoch.
+    func putRoomKey(_ key: RoomKey) async throws
+    /// A recipient's wrapped keys for one room, by epoch.
+    func roomKeys(room: RoomID, recipient: SignPub) async throws -> [RoomKey]
+
+    /// Consumes a nonce once. Returns false when it was seen before and has not expired (a
+    /// replay). Throws `StoreError.unavailable` when the store cannot confirm it: callers fail closed.
+    func consumeNonce(_ nonce: NonceValue, expiresAt: Date, now: Date) async throws -> Bool
+}
+
+extension AllowlistStore {
+    /// The allowlist as the ACL renderer needs it.
+    public func snapshot(internalNkey: String) async throws -> AllowlistSnapshot {
+        AllowlistSnapshot(users: try await users(), members: try await allMembers(), internalNkey: internalNkey)
+    }
+
+    /// Finds a user by sign-pub (64 hex) or by handle, as the CLI's `revoke HEX|HANDLE` does.
+    /// - Throws: `StoreError.userNotFound`, or `ValidationError` when the text is neither shape.
+    public func user(matching text: String) async throws -> User {
+        let found: User?
+        if text.utf8.count == 64, let key = try? SignPub(hex: text) {
+            found = try await user(key)
+        } else if let handle = try? Handle(text) {
+            found = try await user(handle: handle)
+        } else if text.utf8.count == 64 {
+            throw ValidationError.signPubNotHex
+        } else {
+            throw ValidationError.handle(text)
+        }
+        guard let found else { throw StoreError.userNotFound(text) }
+        return found
+    }
+}

@@ -1,0 +1,80 @@
+/// An ed25519 public key, the identity of a user: 64 hex characters on input (any case),
+/// always held and printed lowercase.
+///
+/// The 32 bytes are not checked to be a point on the curve: the contract defines a sign-pub by
+/// its shape, and a key that is not a valid point can never produce a signature that verifies,
+/// so it authenticates nobody.
+public struct SignPub: Hashable, Comparable, Sendable, CustomStringConvertible, Codable {
+    /// Lowercase hex, 64 characters.
+    public let hex: String
+
+    /// Validates and normalises a hex sign-pub.
+    /// - Throws: `ValidationError.signPubLength` or `.signPubNotHex`.
+    public init(hex input: String) throws(ValidationError) {
+        guard input.utf8.count == 64 else { throw .signPubLength(input.count) }
+        guard input.utf8.allSatisfy(Hex.isDigit) else { throw .signPubNotHex }
+        hex = input.lowercased()
+    }
+
+    /// Wraps 32 raw key bytes.
+    public init(bytes: [UInt8]) throws(ValidationError) {
+        guard bytes.count == 32 else { throw .signPubLength(bytes.count * 2) }
+        hex = Hex.encode(bytes)
+    }
+
+    /// The 32 raw bytes.
+    public var bytes: [UInt8] { Hex.decode(hex)! }
+
+    /// The NATS user public nkey (`U…`, 56 characters) of the same key.
+    public var nkey: String { NKey.encodePublic(bytes, prefix: .user) }
+
+    public var description: String { hex }
+    public static func < (a: SignPub, b: SignPub) -> Bool { a.hex < b.hex }
+
+    public init(from decoder: any Decoder) throws {
+        let raw = try decoder.singleValueContainer().decode(String.self)
+        do { try self.init(hex: raw) } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
+        }
+    }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(hex)
+    }
+}
+
+/// Hex helpers (lowercase output).
+public enum Hex {
+    static func isDigit(_ c: UInt8) -> Bool {
+        (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46)
+    }
+    /// Lowercase hex of the bytes.
+    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 0xf)]) }
+        return String(decoding: out, as: UTF8.self)
+    }
+    /// Bytes of an even-length hex string, or nil if it is not hex.
+    public static func decode(_ text: String) -> [UInt8]? {
+        let u = Array(text.utf8)
+        guard u.count % 2 == 0 else { return nil }
+        func nibble(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 0x30...0x39: c - 0x30
+            case 0x61...0x66: c - 0x61 + 10
+            case 0x41...0x46: c - 0x41 + 10
+            default: nil
+            }
+        }
+        var out = [UInt8]()
+        out.reserveCapacity(u.count / 2)
+        var i = 0
+        while i < u.count {
+            guard let h = nibble(u[i]), let l = nibble(u[i + 1]) else { return nil }
+            out.append(h << 4 | l)
+            i += 2
+        }
+        return out
+    }
+}

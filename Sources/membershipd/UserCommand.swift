@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import UnibusCore
+
+/// `membershipd user add|list|revoke`.
+struct UserCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "user",
+        abstract: "Add, list and revoke users of the allowlist.",
+        subcommands: [Add.self, List.self, Revoke.self]
+    )
+}
+
+extension UserCommand {
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Register a user (refuses any existing key or handle).")
+
+        @Option(help: "Handle: a lowercase letter, then up to 31 of a-z 0-9 _ -.") var handle: String
+        @Option(name: .customLong("sign-pub"), help: "The user's ed25519 public key, 64 hex characters.") var signPub: String
+        @Option(help: "admin or member.") var role: String
+        @OptionGroup var store: StoreOptions
+
+        func run() async throws {
+            // Domain values are validated here, so bad values exit 1 with the same words as the API.
+            let user = User(signPub: try SignPub(hex: signPub), handle: try Handle(handle),
+                            role: try Role(parsing: role), createdAt: Date())
+            try await store.open(create: true).addUser(user)
+            print("added \(user.handle) (\(user.role.rawValue)) sign-pub \(user.signPub) nkey \(user.nkey)")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List every user, revoked ones included.")
+
+        @Flag(help: "Print a JSON array.") var json = false
+        @OptionGroup var store: StoreOptions
+
+        func run() async throws {
+            let users = try await store.open(create: false).users()
+            print(json ? try UserListing.json(users) : UserListing.table(users), terminator: "")
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke a user by sign-pub or handle; their live connections are closed.")
+
+        @Argument(help: "The user's sign-pub (64 hex) or handle.") var user: String
+        @OptionGroup var store: StoreOptions
+
+        func run() async throws {
+            let store = try store.open(create: false)
+            let target = try await store.user(matching: user)
+            guard target.status == .active else {
+                throw StoreError.userRevoked("\(target.handle) (\(target.signPub))")
+            }
+            let revoked = try await store.revokeUser(target.signPub, at: Date())
+            print("revoked \(revoked.handle) sign-pub \(revoked.signPub)")
+        }
+    }
+}

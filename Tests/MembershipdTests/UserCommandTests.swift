@@ -1,0 +1,167 @@
+import Foundation
+import Testing
+import UnibusCore
+import UnibusTestSupport
+
+/// `membershipd user …` run as a process against a real SQLite file.
+@Suite("membershipd user add|list|revoke", .serialized)
+struct UserCommandTests {
+    static let alice = Fixture.keyPair(1).signPub.hex
+    static let zed = Fixture.keyPair(2).signPub.hex
+    static let fresh = Fixture.keyPair(3).signPub.hex
+
+    /// A database holding alice (active admin) and zed (revoked member).
+    static func seededDatabase() throws -> (TempDirectory, String) {
+        let dir = TempDirectory("cli")
+        let db = dir.file("unibus.db")
+        #expect(try CLI.run(["user", "add", "--handle", "alice", "--sign-pub", alice, "--role", "admin", "--db", db]).status == 0)
+        #expect(try CLI.run(["user", "add", "--handle", "zed", "--sign-pub", zed, "--role", "member", "--db", db]).status == 0)
+        #expect(try CLI.run(["user", "revoke", "zed", "--db", db]).status == 0)
+        return (dir, db)
+    }
+
+    @Test func addListRevokeRoundTripsOnARealFile() throws {
+        let dir = TempDirectory("cli")
+        let db = dir.file("unibus.db")
+        let add = try CLI.run(["user", "add", "--handle", "ana", "--sign-pub", Self.alice.uppercased(), "--role", "member", "--db", db])
+        #expect(add.status == 0 && add.stderr.isEmpty)
+        #expect(add.stdout.contains("added ana (member)") && add.stdout.contains(Fixture.keyPair(1).nkey))
+        let list = try CLI.run(["user", "list", "--db", db])
+        #expect(list.status == 0 && list.stdout.contains("ana") && list.stdout.contains("active") && list.stdout.contains(Self.alice))
+        let revoke = try CLI.run(["user", "revoke", Self.alice, "--db", db])
+        #expect(revoke.status == 0 && revoke.stdout.contains("revoked ana"))
+        let json = try CLI.run(["user", "list", "--json", "--db", db])
+        #expect(json.status == 0)
+        let users = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
+        #expect(users.count == 1)
+        #expect(users[0]["handle"] as? String == "ana")
+        #expect(users[0]["sign_pub"] as? String == Self.alice)
+        #expect(users[0]["nkey"] as? String == Fixture.keyPair(1).nkey)
+        #expect(users[0]["status"] as? String == "revoked")
+        #expect(users[0]["role"] as? String == "member")
+        #expect(users[0]["revoked_at"] is String)
+    }
+
+    @Test func revokeAcceptsAHandle() throws {
+        let (dir, db) = try Self.seededDatabase()
+        let r = try CLI.run(["user", "revoke", "alice", "--db", db])
+        #expect(r.status == 0)
+        #expect(try CLI.run(["user", "list", "--json", "--db", db]).stdout.components(separatedBy: "\"revoked\"").count == 3)
+        _ = dir
+    }
+
+    @Test func versionMatchesAppMd() throws {
+        let appMd = try String(contentsOf: Self.repoRoot.appendingPathComponent("app.md"), encoding: .utf8)
+        let line = try #require(appMd.split(separator: "\n").first { $0.lowercased().hasPrefix("version:") })
+        let version = line.split(separator: ":", maxSplits: 1)[1].trimmingCharacters(in: .whitespaces)
+        let r = try CLI.run(["--version"])
+        #expect(r.status == 0)
+        #expect(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == version)
+    }
+
+    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    struct BadInput: CustomTestStringConvertible, Sendable {
+        let name: String
+        let arguments: [String]
+        let status: Int32
+        let message: String
+        var testDescription: String { name }
+    }
+
+    static let badInputs: [BadInput] = {
+        let h64 = String(repeating: "c", count: 64)
+        func add(_ handle: String, _ key: String, _ role: String = "member") -> [String] {
+            ["user", "add", "--handle", handle, "--sign-pub", key, "--role", role]
+        }
+        return [
+            BadInput(name: "sign-pub of 63 characters", arguments: add("bob", String(h64.dropLast())), status: 1, message: "got 63 characters"),
+            BadInput(name: "sign-pub of 65 characters", arguments: add("bob", h64 + "c"), status: 1, message: "got 65 characters"),
+            BadInput(name: "non-hex sign-pub", arguments: add("bob", String(h64.dropLast()) + "z"), status: 1, message: "non-hex"),
+            BadInput(name: "handle with a dot", arguments: add("bo.b", fresh), status: 1, message: "invalid handle 'bo.b'"),
+            BadInput(name: "handle with a space", arguments: add("bo b", fresh), status: 1, message: "invalid handle 'bo b'"),
+            BadInput(name: "uppercase handle", arguments: add("Bob", fresh), status: 1, message: "invalid handle 'Bob'"),
+            BadInput(name: "handle over 32 characters", arguments: add(String(repeating: "b", count: 33), fresh), status: 1, message: "1-32 characters"),
+            BadInput(name: "handle with a wildcard", arguments: add("bob>", fresh), status: 1, message: "invalid handle"),
+            BadInput(name: "duplicate handle", arguments: add("alice", fresh), status: 1, message: "handle 'alice' is already taken"),
+            BadInput(name: "unknown role", arguments: add("bob", fresh, "owner"), status: 1, message: "unknown role 'owner': expected admin or member"),
+            BadInput(name: "re-adding an active key", arguments: add("bob", alice), status: 1, message: "already registered (active)"),
+            BadInput(name: "re-adding a revoked key", arguments: add("bob", zed), status: 1, message: "already registered (revoked)"),
+            BadInput(name: "revoking an unknown key", arguments: ["user", "revoke", fresh], status: 1, message: "no user with sign-pub or handle"),
+            BadInput(name: "revoking an unknown handle", arguments: ["user", "revoke", "nobody"], status: 1, message: "no user with sign-pub or handle 'nobody'"),
+            BadInput(name: "revoking an already revoked user", arguments: ["user", "revoke", "zed"], status: 1, message: "is revoked"),
+            BadInput(name: "revoking a malformed name", arguments: ["user", "revoke", "a.b"], status: 1, message: "invalid handle 'a.b'"),
+            BadInput(name: "missing --handle", arguments: ["user", "add", "--sign-pub", fresh, "--role", "member"], status: 2, message: "--handle"),
+            BadInput(name: "missing --role", arguments: ["user", "add", "--handle", "bob", "--sign-pub", fresh], status: 2, message: "--role"),
+            BadInput(name: "unknown flag", arguments: add("bob", fresh) + ["--colour"], status: 2, message: "--colour"),
+        ]
+    }()
+
+    /// Every row of every table, as the sqlite3 shell prints it (opening the file can touch header
+    /// counters, so the comparison is row for row).
+    static func dump(_ db: String) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        p.arguments = ["-readonly", db, ".dump"]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = try out.fileHandleForReading.readToEnd() ?? Data()
+        p.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        #expect(p.terminationStatus == 0 && text.contains("INSERT INTO users"))
+        return text
+    }
+
+    @Test("bad input is refused with one line on stderr and the database is row-for-row unchanged", arguments: badInputs)
+    func badInputChangesNothing(_ bad: BadInput) throws {
+        let (dir, db) = try Self.seededDatabase()
+        let listBefore = try CLI.run(["user", "list", "--json", "--db", db]).stdout
+        let before = try Self.dump(db)
+        let r = try CLI.run(bad.arguments + ["--db", db])
+        #expect(r.status == bad.status, "\(r.stderr)")
+        #expect(r.stderr.hasPrefix("error: "), "\(r.stderr)")
+        #expect(r.stderr.contains(bad.message), "\(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+        #expect(r.stdout.isEmpty)
+        #expect(try Self.dump(db) == before)
+        #expect(try CLI.run(["user", "list", "--json", "--db", db]).stdout == listBefore)
+        _ = dir
+    }
+
+    @Test func aDatabaseInAMissingDirectoryIsRefused() throws {
+        let dir = TempDirectory("cli")
+        let r = try CLI.run(["user", "add", "--handle", "bob", "--sign-pub", Self.fresh, "--role", "member", "--db", dir.file("no/such/dir/u.db")])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("does not exist"))
+        #expect(!FileManager.default.fileExists(atPath: dir.file("no")))
+    }
+
+    @Test func aFileThatIsNotSQLiteIsRefusedAndUnchanged() throws {
+        let dir = TempDirectory("cli")
+        let path = dir.file("notes.db")
+        let junk = Data(String(repeating: "operator notes, not a database\n", count: 64).utf8)
+        FileManager.default.createFile(atPath: path, contents: junk)
+        for args in [["user", "list"], ["user", "add", "--handle", "bob", "--sign-pub", Self.fresh, "--role", "member"]] {
+            let r = try CLI.run(args + ["--db", path])
+            #expect(r.status == 1)
+            #expect(r.stderr.contains("not a SQLite database"), "\(r.stderr)")
+        }
+        #expect(FileManager.default.contents(atPath: path) == junk)
+    }
+
+    @Test func listingAMissingDatabaseIsRefusedWithoutCreatingIt() throws {
+        let dir = TempDirectory("cli")
+        let r = try CLI.run(["user", "list", "--db", dir.file("absent.db")])
+        #expect(r.status == 1 && r.stderr.contains("does not exist"))
+        #expect(!FileManager.default.fileExists(atPath: dir.file("absent.db")))
+    }
+
+    @Test func theDefaultDatabaseIsCreatedUnderLocalFiles() throws {
+        let dir = TempDirectory("cli")
+        let r = try CLI.run(["user", "add", "--handle", "bob", "--sign-pub", Self.fresh, "--role", "member"], cwd: dir.url)
+        #expect(r.status == 0, "\(r.stderr)")
+        let attrs = try FileManager.default.attributesOfItem(atPath: dir.file("local_files/unibus.db"))
+        #expect(attrs[.posixPermissions] as? Int == 0o600)
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import Testing
+import UnibusCore
+import UnibusTestSupport
+
+@Suite("store behaviour: rooms, members and keys")
+struct StoreRoomBehaviourTests {
+    static let ana = Fixture.user("ana", 1, role: .admin)
+    static let bob = Fixture.user("bob", 2)
+
+    static func seeded(_ kind: StoreKind) async throws -> StoreHarness {
+        let h = try StoreHarness(kind)
+        try await h.store.addUser(ana)
+        try await h.store.addUser(bob)
+        return h
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func creatingARoomMakesTheCreatorItsOwner(_ kind: StoreKind) async throws {
+        let h = try await Self.seeded(kind)
+        let room = Fixture.room("general", by: Self.ana)
+        try await h.store.createRoom(room)
+        #expect(try await h.store.room(room.id) == room)
+        #expect(try await h.store.members(of: room.id) == [Fixture.member("general", Self.ana, .owner)])
+        #expect(try await h.store.rooms(ofMember: Self.ana.signPub) == [room.id])
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func aRoomIdIsCreatedOnce(_ kind: StoreKind) async throws {
+        let h = try await Self.seeded(kind)
+        try await h.store.createRoom(Fixture.room("general", by: Self.ana))
+        await #expect(throws: StoreError.roomExists("general")) { try await h.store.createRoom(Fixture.room("general", by: Self.bob)) }
+        #expect(try await h.store.members(of: RoomID("general")).map(\.signPub) == [Self.ana.signPub])
+        #expect(try await h.store.rooms(ofMember: Self.bob.signPub) == [])
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func onlyActiveUsersCreateRoomsOrJoin(_ kind: StoreKind) async throws {
+        let h = try await Self.seeded(kind)
+        let stranger = Fixture.user("zed", 9)
+        await #expect(throws: StoreError.userNotFound(stranger.signPub.hex)) { try await h.store.createRoom(Fixture.room("r", by: stranger)) }
+        _ = try await h.store.revokeUser(Self.bob.signPub, at: Fixture.epoch)
+        await #expect(throws: StoreError.userRevoked(Self.bob.signPub.hex)) { try await h.store.createRoom(Fixture.room("r", by: Self.bob)) }
+        try await h.store.createRoom(Fixture.room("r", by: Self.ana))
+        await #expect(throws: StoreError.userRevoked(Self.bob.signPub.hex)) { try await h.store.putMember(Fixture.member("r", Self.bob)) }
+        #expect(try await h.store.members(of: RoomID("r")).count == 1)
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func membersAreAddedChangedAndRemovedWithTheIndex(_ kind: StoreKind) async throws {
+        let h = try await Self.seeded(kind)
+        for id in ["b-room", "a-room"] { try await h.store.createRoom(Fixture.room(id, by: Self.ana)) }
+        try await h.store.putMember(Fixture.member("b-room", Self.bob))
+        try await h.store.putMember(Fixture.member("a-room", Self.bob))
+        #expect(try await h.store.rooms(ofMember: Self.bob.signPub).map(\.value) == ["a-room", "b-room"])
+        try await h.store.putMember(Fixture.member("a-room", Self.bob, .owner))
+        #expect(try await h.store.members(of: RoomID("a-room")).first { $0.signPub == Self.bob.signPub }?.role == .owner)
+        try await h.store.removeMember(room: RoomID("a-room"), signPub: Self.bob.signPub)
+        #expect(try await h.store.rooms(ofMember: Self.bob.signPub).map(\.value) == ["b-room"])
+        #expect(try await h.store.members(of: RoomID("a-room")).map(\.signPub) == [Self.ana.signPub])
+        await #expect(throws: StoreError.memberNotFound(room: "a-room", signPub: Self.bob.signPub.hex)) {
+            try await h.store.removeMember(room: RoomID("a-room"), signPub: Self.bob.signPub)
+        }
+        #expect(try await h.store.allMembers().count == 3)
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func joiningAMissingRoomIsRefused(_ kind: StoreKind) async throws {
+        let h = try await Self.seeded(kind)
+        await #expect(throws: StoreError.roomNotFound("nowhere")) { try await h.store.putMember(Fixture.member("nowhere", Self.bob)) }
+        #expect(try await h.store.rooms(ofMember: Self.bob.signPub) == [])
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func roomKeysAreKeptPerRecipientAndEpoch(_ kind: StoreKind) async throws {
+        let h = try await Self.seeded(kind)
+        try await h.store.createRoom(Fixture.room("general", by: Self.ana))
+        let room = try RoomID("general")
+        func key(_ epoch: Int64, _ byte: UInt8) throws -> RoomKey {
+            try RoomKey(room: room, recipient: Self.bob.signPub, epoch: epoch, wrapped: Data([byte, 1, 2]), createdAt: Fixture.epoch)
+        }
+        await #expect(throws: StoreError.notAMember(room: "general", signPub: Self.bob.signPub.hex)) { try await h.store.putRoomKey(key(1, 1)) }
+        try await h.store.putMember(Fixture.member("general", Self.bob))
+        try await h.store.putRoomKey(key(2, 2))
+        try await h.store.putRoomKey(key(1, 1))
+        try await h.store.putRoomKey(key(2, 9))  // the same epoch is replaced
+        #expect(try await h.store.roomKeys(room: room, recipient: Self.bob.signPub) == [try key(1, 1), try key(2, 9)])
+        #expect(try await h.store.roomKeys(room: room, recipient: Self.ana.signPub) == [])
+    }
+}
+
+@Suite("store behaviour: nonces")
+struct StoreNonceBehaviourTests {
+    static let now = Fixture.epoch
+
+    @Test(arguments: StoreKind.allCases)
+    func aNonceIsAcceptedOnce(_ kind: StoreKind) async throws {
+        let h = try StoreHarness(kind)
+        let n = try NonceValue("nonce-0123456789abcdef")
+        #expect(try await h.store.consumeNonce(n, expiresAt: Self.now + 300, now: Self.now))
+        #expect(try await h.store.consumeNonce(n, expiresAt: Self.now + 400, now: Self.now + 100) == false)
+        #expect(try await h.store.consumeNonce(try NonceValue("nonce-other-0123456"), expiresAt: Self.now + 300, now: Self.now))
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func aNonceIsRefusedUntilItExpires(_ kind: StoreKind) async throws {
+        let h = try StoreHarness(kind)
+        let n = try NonceValue("nonce-0123456789abcdef")
+        #expect(try await h.store.consumeNonce(n, expiresAt: Self.now + 300, now: Self.now))
+        #expect(try await h.store.consumeNonce(n, expiresAt: Self.now + 599, now: Self.now + 299) == false)
+    }
+
+    @Test("50 concurrent consumers of one nonce: exactly one wins", arguments: StoreKind.allCases)
+    func concurrentConsumersOfOneNonce(_ kind: StoreKind) async throws {
+        let h = try StoreHarness(kind)
+        let stores = [h.store, try h.another()]
+        let n = try NonceValue("storm-0123456789abcdef")
+        let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for i in 0..<50 {
+                let store = stores[i % 2]
+                group.addTask { try await store.consumeNonce(n, expiresAt: Self.now + 300, now: Self.now) }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(wins == 1)
+    }
+}

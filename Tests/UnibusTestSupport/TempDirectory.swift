@@ -1,0 +1,19 @@
+public import Foundation
+
+/// A fresh directory under the system temp dir, removed when the value is released.
+public final class TempDirectory: @unchecked Sendable {
+    public let url: URL
+    public var path: String { url.path }
+
+    public init(_ label: String = "unibus") {
+        let base = FileManager.default.temporaryDirectory
+        url = base.appendingPathComponent("\(label)-\(UUID().uuidString.prefix(8))", isDirectory: true)
+        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true,
+                                                 attributes: [.posixPermissions: 0o700])
+    }
+
+    /// A path inside the directory.
+    public func file(_ name: String) -> String { url.appendingPathComponent(name).path }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+}

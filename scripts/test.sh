@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs the whole suite. Needs the packages .ci/run installs (nats-server, libnats-dev, sqlite3,
+# openssl) and the Python peers in scripts/requirements-test.txt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+swift build --build-tests
+# Swift Testing runs suites in parallel; suites that start nats-server are marked .serialized.
+swift test --skip-build "$@"
+# No process started by the suite may outlive it.
+if pgrep -f 'unibus-test' >/dev/null 2>&1; then
+  echo "error: processes started by the test suite are still running:" >&2
+  pgrep -af 'unibus-test' >&2
+  exit 1
+fi

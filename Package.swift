@@ -68,6 +68,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: upcoming
         ),
@@ -91,6 +92,11 @@ let package = Package(
         .testTarget(
             name: "UnibusNatsTests",
             dependencies: ["UnibusNats", "UnibusCore", "UnibusTestSupport"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
+            name: "UnibusSupervisorTests",
+            dependencies: ["UnibusSupervisor", "UnibusCore", "UnibusTestSupport"],
             swiftSettings: upcoming
         ),
         .testTarget(

@@ -1,0 +1,96 @@
+public import Foundation
+public import Logging
+public import UnibusCore
+
+/// Turns the allowlist into the running server's ACL, as one transaction: render
+/// deterministically, skip if nothing changed, write a candidate 0600, check it with
+/// `nats-server -t`, move it into place, signal a reload, and wait for the server to confirm.
+/// On any failure the last good config is put back and the failure is logged and recorded.
+public actor AclPipeline {
+    public enum Outcome: Equatable, Sendable {
+        case unchanged
+        case applied(users: Int, render: Duration, reload: Duration)
+        case failed(String)
+    }
+
+    let store: any AllowlistStore
+    let settings: NatsServerSettings
+    let internalNkey: String
+    let busAuthEnforced: Bool
+    let controller: NatsServerController
+    let logger: Logger
+    private var applied: String?
+
+    public init(store: any AllowlistStore, settings: NatsServerSettings, internalNkey: String, busAuthEnforced: Bool,
+                controller: NatsServerController, logger: Logger) {
+        self.store = store
+        self.settings = settings
+        self.internalNkey = internalNkey
+        self.busAuthEnforced = busAuthEnforced
+        self.controller = controller
+        self.logger = logger
+    }
+
+    /// Renders the full config for the current allowlist.
+    public func render() async throws -> (text: String, users: Int) {
+        guard busAuthEnforced else { return (try NatsServerConfigRenderer.render(settings, authorization: nil), 0) }
+        let snapshot = try await store.snapshot(internalNkey: internalNkey)
+        let authorization = try AuthorizationRenderer.render(snapshot)
+        let users = snapshot.users.filter { $0.status == .active }.count
+        return (try NatsServerConfigRenderer.render(settings, authorization: authorization), users)
+    }
+
+    /// Writes the first config before the server starts.
+    /// - Throws: when it cannot be rendered, written, or passed by `nats-server -t`.
+    public func prepareInitialConfig() async throws {
+        let (text, users) = try await render()
+        try writeChecked(text)
+        applied = text
+        logger.info("wrote nats-server config \(controller.configFile) (\(users) active users)")
+    }
+
+    /// Applies the current allowlist to the running server. Never throws: failures are logged,
+    /// recorded for `/healthz`, and leave the last good config in force.
+    @discardableResult
+    public func apply() async -> Outcome {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let outcome: Outcome
+        do {
+            let (text, users) = try await render()
+            if text == applied { return .unchanged }
+            let rendered = clock.now
+            try writeChecked(text)
+            do {
+                try await controller.reload()
+            } catch {
+                if let good = applied { try? SecureFile.writeAtomically(good, to: controller.configFile) }
+                throw error
+            }
+            applied = text
+            outcome = .applied(users: users, render: rendered - start, reload: clock.now - rendered)
+            logger.notice("ACL reloaded: \(users) active users (render \(rendered - start), reload \(clock.now - rendered))")
+        } catch {
+            outcome = .failed("\(error)")
+            logger.error("ACL change not applied, previous ACL stays in force: \(error)")
+        }
+        let ok: Bool
+        if case .failed = outcome { ok = false } else { ok = true }
+        await controller.record(.init(at: Date(), ok: ok, message: { if case .failed(let m) = outcome { m } else { "ok" } }()))
+        return outcome
+    }
+
+    private func writeChecked(_ text: String) throws {
+        let candidate = controller.configFile + ".next"
+        try SecureFile.writeAtomically(text, to: candidate)
+        do {
+            try controller.executable.checkConfig(candidate)
+        } catch {
+            unlink(candidate)
+            throw error
+        }
+        guard rename(candidate, controller.configFile) == 0 else {
+            throw SupervisorError.io(path: controller.configFile, reason: String(cString: strerror(errno)))
+        }
+    }
+}

@@ -1,0 +1,39 @@
+public import Foundation
+public import Logging
+
+/// Holds the running nats-server child (if any) so the ACL pipeline can signal it, and records
+/// the outcome of the last reload for `/healthz`.
+public actor NatsServerController {
+    /// The result of the last ACL change applied (or refused).
+    public struct ReloadStatus: Sendable, Equatable {
+        public var at: Date
+        public var ok: Bool
+        public var message: String
+    }
+
+    public let executable: NatsServerExecutable
+    public let configFile: String
+    private var child: NatsServerChild?
+    public private(set) var lastReload: ReloadStatus?
+    public private(set) var reloadCount = 0
+
+    public init(executable: NatsServerExecutable, configFile: String) {
+        self.executable = executable
+        self.configFile = configFile
+    }
+
+    func attach(_ child: NatsServerChild?) { self.child = child }
+
+    /// The running child's pid, nil while it is down.
+    public var pid: Int32? { child?.pid }
+
+    /// Signals the running server to reload its config and waits for its confirmation.
+    /// With no server running, there is nothing to do: the next start reads the new file.
+    func reload() async throws {
+        guard let child else { return }
+        try await child.reload()
+        reloadCount += 1
+    }
+
+    func record(_ status: ReloadStatus) { lastReload = status }
+}

@@ -1,0 +1,85 @@
+public import Logging
+public import ServiceLifecycle
+import Foundation
+
+/// Runs nats-server as a child for as long as the service runs: starts it, waits until it is
+/// ready, restarts it with backoff when it dies, and stops it on graceful shutdown (SIGINT to the
+/// child, SIGKILL after a grace period).
+public struct NatsServerService: Service {
+    let controller: NatsServerController
+    let pidFile: String
+    let logger: Logger
+    let forwardAllLogs: Bool
+    let onReady: @Sendable () -> Void
+
+    /// - Parameters:
+    ///   - pidFile: the `pid_file` of the rendered config; a live survivor named there is killed first.
+    ///   - onReady: called each time the server (re)starts and is ready.
+    public init(controller: NatsServerController, pidFile: String, logger: Logger, forwardAllLogs: Bool,
+                onReady: @escaping @Sendable () -> Void = {}) {
+        self.controller = controller
+        self.pidFile = pidFile
+        self.logger = logger
+        self.forwardAllLogs = forwardAllLogs
+        self.onReady = onReady
+    }
+
+    public func run() async throws {
+        var backoff = Duration.milliseconds(250)
+        var firstStart = true
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            StaleServer.stop(pidFile: pidFile, configFile: controller.configFile, logger: logger)
+            let child = NatsServerChild(executable: controller.executable, configFile: controller.configFile,
+                                        logger: logger, forwardAllLogs: forwardAllLogs)
+            let started = ContinuousClock.now
+            do {
+                try child.start()
+                try await child.waitUntilReady()
+            } catch {
+                await child.stop(grace: .seconds(2))
+                if firstStart { throw error }
+                logger.error("nats-server failed to start: \(error); retrying in \(backoff)")
+                try await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(30))
+                continue
+            }
+            firstStart = false
+            await controller.attach(child)
+            logger.notice("nats-server \(controller.executable.version) ready (pid \(child.pid))")
+            onReady()
+            let status = await withGracefulShutdownHandler {
+                await withTaskCancellationHandler {
+                    await child.waitForExit()
+                } onCancel: {
+                    Task { await child.stop() }
+                }
+            } onGracefulShutdown: {
+                Task { await child.stop() }
+            }
+            await controller.attach(nil)
+            if Task.isCancelled || Task.isShuttingDownGracefully {
+                logger.notice("nats-server stopped (status \(status))")
+                return
+            }
+            if ContinuousClock.now - started > .seconds(60) { backoff = .milliseconds(250) }
+            logger.error("nats-server exited unexpectedly with status \(status); restarting in \(backoff)")
+            try? await Task.sleep(for: backoff)
+            backoff = min(backoff * 2, .seconds(30))
+        }
+    }
+}
+
+/// A nats-server left running by an earlier membershipd (killed before it could stop it).
+enum StaleServer {
+    static func stop(pidFile: String, configFile: String, logger: Logger) {
+        guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1,
+            let cmdline = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))
+        else { return }
+        let args = String(decoding: cmdline, as: UTF8.self).split(separator: "\0").map(String.init)
+        guard args.contains(where: { $0.hasSuffix("nats-server") }), args.contains(configFile) else { return }
+        logger.warning("stopping a nats-server left running by an earlier membershipd (pid \(pid))")
+        kill(pid, SIGKILL)
+        for _ in 0..<200 where kill(pid, 0) == 0 { usleep(10_000) }
+    }
+}

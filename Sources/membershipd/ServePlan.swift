@@ -1,0 +1,111 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+import UnibusCore
+import UnibusStoreSQLite
+import UnibusSupervisor
+
+/// Everything `serve` decided from its flags, checked before anything starts.
+struct ServePlan {
+    let options: ServeOptions
+    let logger: Logger
+    let logOptions: NatsLogOptions
+    let busAuthEnforced: Bool
+    let tls: NatsServerSettings.TLSFiles
+
+    init(_ options: ServeOptions, environment: [String: String], logger: Logger) throws {
+        self.options = options
+        self.logger = logger
+        logOptions = NatsLogOptions(environment: environment)
+        switch options.busAuth {
+        case "enforce": busAuthEnforced = true
+        case "off":
+            guard Loopback.isLoopback(options.bind) else { throw ServeError.busAuthOffOffLoopback(options.bind) }
+            busAuthEnforced = false
+        default: throw ServeError.invalid("--bus-auth must be enforce or off, not '\(options.busAuth)'")
+        }
+        guard options.store == "sqlite" || options.store == "kv" else {
+            throw ServeError.invalid("--store must be sqlite or kv, not '\(options.store)'")
+        }
+        guard options.store == "sqlite" else { throw ServeError.notAvailable("--store kv is not implemented yet; use --store sqlite") }
+        for (name, port) in [("--nats-port", options.natsPort), ("--http-port", options.httpPort), ("--cluster-port", options.clusterPort)]
+        where !(1...65535).contains(port) {
+            throw ServeError.invalid("\(name) must be a port from 1 to 65535, not \(port)")
+        }
+        tls = try Self.tlsFiles(options, logger: logger)
+    }
+
+    /// The TLS flags, or on loopback without flags a development CA made under ./local_files/tls.
+    static func tlsFiles(_ o: ServeOptions, logger: Logger) throws -> NatsServerSettings.TLSFiles {
+        let given = [o.tlsCert, o.tlsKey, o.tlsCA].compactMap { $0 }
+        if given.count == 3, let cert = o.tlsCert, let key = o.tlsKey, let ca = o.tlsCA {
+            _ = try SecureFile.readSecret(key)  // refuses a key group or others can read
+            return .init(cert: absolute(cert), key: absolute(key), ca: absolute(ca))
+        }
+        guard given.isEmpty else { throw ServeError.invalid("--tls-cert, --tls-key and --tls-ca go together: give all three or none") }
+        guard Loopback.isLoopback(o.bind) else {
+            throw ServeError.invalid("--bind \(o.bind) is not loopback: give --tls-cert, --tls-key and --tls-ca (see tls/generate-certs.sh)")
+        }
+        let dir = URL(fileURLWithPath: "./local_files/tls").standardizedFileURL
+        let (paths, created) = try DevelopmentCertificates.ensure(in: dir)
+        if created {
+            logger.notice("created a development CA, server certificate and operator client certificate in \(dir.path) (ca.crt, server.crt, client.crt; keys 0600)")
+        } else {
+            logger.info("using development TLS material in \(dir.path)")
+        }
+        return .init(cert: paths.serverCert.path, key: paths.serverKey.path, ca: paths.caCert.path)
+    }
+
+    static func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
+
+    func run() async throws {
+        try FileManager.default.createDirectory(atPath: "./local_files", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let store = try SQLiteAllowlistStore(path: options.db, createDirectory: options.db == StoreOptions.defaultDB)
+        let (identity, createdIdentity) = try InternalIdentityFile.loadOrCreate(options.internalIDFile)
+        if createdIdentity { logger.notice("created internal identity \(options.internalIDFile) (0600), nkey \(identity.nkey)") }
+        let executable = try NatsServerExecutable.locate(options.natsServer)
+        let stateDir = Self.absolute("./local_files")
+        let settings = NatsServerSettings(
+            serverName: options.serverName ?? "unibus-\(ProcessInfo.processInfo.hostName.filter { $0.isLetter || $0.isNumber || $0 == "-" })",
+            host: options.bind, clientPort: options.natsPort, tls: tls,
+            jetStreamDirectory: Self.absolute(options.natsStore), pidFile: "\(stateDir)/nats-server.pid",
+            log: logOptions, version: executable.version)
+        let controller = NatsServerController(executable: executable, configFile: "\(stateDir)/nats-server.conf")
+        let pipeline = AclPipeline(store: store, settings: settings, internalNkey: identity.nkey,
+                                   busAuthEnforced: busAuthEnforced, controller: controller, logger: logger)
+        try await pipeline.prepareInitialConfig()
+        let server = NatsServerService(controller: controller, pidFile: settings.pidFile, logger: logger,
+                                       forwardAllLogs: logOptions.debug) { [logger, options, busAuthEnforced, logOptions] in
+            logger.notice("""
+                membershipd ready: nats tls://\(options.bind):\(options.natsPort) bus-auth \(busAuthEnforced ? "enforce" : "off") \
+                store sqlite \(options.db) monitor \(logOptions.monitor ? NatsServerSettings.monitorAddress : "off")
+                """)
+        }
+        let reloader = AclReloadService(pipeline: pipeline, feed: SQLiteChangeFeed(path: options.db))
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: server), .init(service: reloader)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
+
+enum Loopback {
+    /// 127.0.0.0/8, ::1 and localhost.
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || (host.hasPrefix("127.") && host.split(separator: ".").count == 4)
+    }
+}
+
+enum ServeError: Error, CustomStringConvertible {
+    case busAuthOffOffLoopback(String)
+    case invalid(String)
+    case notAvailable(String)
+    var description: String {
+        switch self {
+        case .busAuthOffOffLoopback(let bind):
+            "--bus-auth off is refused with --bind \(bind): without authentication the bus may only listen on loopback (127.0.0.1, ::1)"
+        case .invalid(let m), .notAvailable(let m): m
+        }
+    }
+}

@@ -101,7 +101,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MembershipdTests",
-            dependencies: ["UnibusCore", "UnibusStoreSQLite", "UnibusTestSupport"],
+            dependencies: ["UnibusCore", "UnibusStoreSQLite", "UnibusNats", "UnibusTestSupport"],
             swiftSettings: upcoming
         ),
     ]

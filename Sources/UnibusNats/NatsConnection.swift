@@ -1,0 +1,220 @@
+internal import CNats
+public import Foundation
+
+/// A connection to nats-server through nats.c: the single owner of one `natsConnection*`.
+///
+/// Every blocking nats.c call runs on a dedicated Dispatch queue, never on Swift's cooperative
+/// pool; each method awaits it. Asynchronous errors (notably permission violations), disconnects
+/// and reconnects arrive on ``events``.
+///
+/// ```swift
+/// let connection = try await NatsConnection.connect(NatsConnectOptions(servers: ["nats://127.0.0.1:4222"]))
+/// let subscription = try await connection.subscribe("greet.*")
+/// try await connection.publish("greet.ana", payload: Array("hi".utf8))
+/// try await connection.drain()
+/// ```
+public final class NatsConnection: @unchecked Sendable {
+    // @unchecked: `handle` never changes after init and nats.c serialises access to the
+    // connection behind its own mutex; the mutable Swift state lives in `callbacks`, behind a
+    // Mutex. The C connection is destroyed only in deinit, so every method sees a live pointer.
+    private let handle: NatsHandle
+    private let callbacks: NatsConnectionCallbacks
+
+    /// The seed URLs this connection was made with, comma-separated (for messages and logs).
+    public let serverList: String
+
+    /// Asynchronous events in order: errors, disconnects, reconnects, and finally ``NatsConnectionEvent/closed``,
+    /// after which the stream ends. It keeps the newest 256 unread events. Iterate it from one task.
+    public var events: AsyncStream<NatsConnectionEvent> { callbacks.events }
+
+    private init(handle: NatsHandle, callbacks: NatsConnectionCallbacks, serverList: String) {
+        self.handle = handle
+        self.callbacks = callbacks
+        self.serverList = serverList
+    }
+
+    /// Connects, with TLS and nkey authentication when the options ask for them.
+    ///
+    /// Blocks a Dispatch thread (not the caller's) for at most about `options.timeout` per server.
+    /// - Parameter options: Servers, TLS files, credentials and reconnect policy.
+    /// - Returns: A connected connection.
+    /// - Throws: ``NatsError`` whose operation names the URLs, e.g. `isAuthFailed` for an
+    ///   unknown nkey, `NATS_NO_SERVER` when nothing listens, `NATS_PROTOCOL_ERROR` when the
+    ///   server rejects the TLS client certificate.
+    public static func connect(_ options: NatsConnectOptions) async throws(NatsError) -> NatsConnection {
+        try NatsRuntime.ensureOpen()
+        let callbacks = NatsConnectionCallbacks(signingKey: options.nkey?.seed.signingKey)
+        let closure = NatsCallbackRegistry.register(callbacks)
+        let token = NatsHandle(pointer: OpaquePointer(closure))
+        do {
+            let handle = try await NatsRuntime.run { () throws(NatsError) -> NatsHandle in
+                let opts = try options.makeNatsOptions(closure: UnsafeMutableRawPointer(token.pointer))
+                defer { natsOptions_Destroy(opts) }
+                var connection: OpaquePointer?
+                let status = natsConnection_Connect(&connection, opts)
+                try NatsError.check(status, "connect to \(options.serverList)")
+                return NatsHandle(pointer: connection!)
+            }
+            return NatsConnection(handle: handle, callbacks: callbacks, serverList: options.serverList)
+        } catch {
+            // A failed connect makes no callbacks; any late one would find no token and do nothing.
+            NatsCallbackRegistry.remove(closure)
+            callbacks.markClosed()
+            throw error
+        }
+    }
+
+    deinit {
+        let handle = handle
+        let callbacks = callbacks
+        // Close can block (final flush, joining nats.c's threads), so it never runs in deinit's
+        // thread. Close before Destroy; the closed callback then unregisters `callbacks`.
+        NatsRuntime.runDetached {
+            natsConnection_Close(handle.pointer)
+            natsConnection_Destroy(handle.pointer)
+            withExtendedLifetime(callbacks) {}
+        }
+    }
+
+    // MARK: State
+
+    /// The current state (`natsConnection_Status`; takes nats.c's connection lock briefly).
+    public var status: NatsConnectionStatus { NatsConnectionStatus(natsConnection_Status(handle.pointer)) }
+
+    /// Whether the connection is closed for good.
+    public var isClosed: Bool { natsConnection_IsClosed(handle.pointer) }
+
+    /// The last error nats.c recorded on this connection (e.g. the last permission violation), if any.
+    public var lastError: NatsError? {
+        var text: UnsafePointer<CChar>?
+        let status = natsConnection_GetLastError(handle.pointer, &text)
+        guard status != NATS_OK else { return nil }
+        let detail = text.map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
+        return NatsError(
+            operation: "connection to \(serverList)", status: status.rawValue,
+            detail: detail ?? String(cString: natsStatus_GetText(status)))
+    }
+
+    // MARK: Publishing
+
+    /// Publishes `payload` on `subject`, optionally with a reply subject.
+    ///
+    /// Returns once nats.c has buffered the message, not when the server has it: a refused
+    /// publish (permissions) is reported later on ``events``. Use ``flush(timeout:)`` to wait.
+    /// - Throws: ``NatsError``, e.g. `isConnectionClosed`, or an invalid subject.
+    public func publish(_ subject: String, payload: [UInt8], reply: String? = nil) async throws(NatsError) {
+        guard payload.count <= Int(Int32.max) else {
+            throw .invalidArgument("publish to \(subject)", "payload of \(payload.count) bytes is too large")
+        }
+        try await NatsRuntime.run { [handle] () throws(NatsError) in
+            let status = payload.withUnsafeBytes { bytes in
+                if let reply {
+                    natsConnection_PublishRequest(handle.pointer, subject, reply, bytes.baseAddress, Int32(bytes.count))
+                } else {
+                    natsConnection_Publish(handle.pointer, subject, bytes.baseAddress, Int32(bytes.count))
+                }
+            }
+            try NatsError.check(status, "publish to \(subject)")
+        }
+    }
+
+    /// Publishes `payload` on `subject`; see ``publish(_:payload:reply:)-([UInt8],_,_)``.
+    public func publish(_ subject: String, payload: Data, reply: String? = nil) async throws(NatsError) {
+        try await publish(subject, payload: [UInt8](payload), reply: reply)
+    }
+
+    /// Waits until the server has processed everything sent so far (a PING/PONG round trip).
+    /// - Throws: ``NatsError`` (`isTimeout` if no PONG in time).
+    public func flush(timeout: Duration = .seconds(5)) async throws(NatsError) {
+        try await NatsRuntime.run { [handle, serverList] () throws(NatsError) in
+            let status = natsConnection_FlushTimeout(handle.pointer, max(1, timeout.natsMilliseconds))
+            try NatsError.check(status, "flush connection to \(serverList)")
+        }
+    }
+
+    /// Sends a request and waits for the first reply.
+    /// - Returns: The reply message.
+    /// - Throws: ``NatsError``: `isNoResponders` when nobody subscribes to `subject`, `isTimeout`
+    ///   when nobody answered in time (also what a refused reply inbox looks like).
+    public func request(_ subject: String, payload: [UInt8], timeout: Duration) async throws(NatsError) -> NatsMessage {
+        guard payload.count <= Int(Int32.max) else {
+            throw .invalidArgument("request on \(subject)", "payload of \(payload.count) bytes is too large")
+        }
+        return try await NatsRuntime.run { [handle] () throws(NatsError) -> NatsMessage in
+            var reply: OpaquePointer?
+            let status = payload.withUnsafeBytes { bytes in
+                natsConnection_Request(
+                    &reply, handle.pointer, subject, bytes.baseAddress, Int32(bytes.count),
+                    max(1, timeout.natsMilliseconds))
+            }
+            try NatsError.check(status, "request on \(subject)")
+            guard let reply else {
+                throw NatsError(operation: "request on \(subject)", status: NATS_ERR.rawValue, detail: "no reply message")
+            }
+            defer { natsMsg_Destroy(reply) }
+            return NatsMessage(copying: reply)
+        }
+    }
+
+    /// Sends a request and waits for the first reply; see ``request(_:payload:timeout:)-([UInt8],_,_)``.
+    public func request(_ subject: String, payload: Data, timeout: Duration) async throws(NatsError) -> NatsMessage {
+        try await request(subject, payload: [UInt8](payload), timeout: timeout)
+    }
+
+    // MARK: Subscribing
+
+    /// Subscribes to `subject` (wildcards allowed), optionally as a member of a queue group.
+    ///
+    /// nats.c starts one delivery thread per subscription. The server may still refuse the
+    /// subscription (permissions): that arrives on ``events`` and the stream simply stays quiet.
+    /// - Returns: The subscription; keep it, since dropping it unsubscribes.
+    public func subscribe(_ subject: String, queue: String? = nil) async throws(NatsError) -> NatsSubscription {
+        let sink = NatsSubscriptionSink()
+        let handle = try await NatsRuntime.run { [handle] () throws(NatsError) -> NatsHandle in
+            let closure = Unmanaged.passRetained(sink).toOpaque()
+            var sub: OpaquePointer?
+            let status =
+                if let queue {
+                    natsConnection_QueueSubscribe(&sub, handle.pointer, subject, queue, natsOnMessage, closure)
+                } else {
+                    natsConnection_Subscribe(&sub, handle.pointer, subject, natsOnMessage, closure)
+                }
+            guard status == NATS_OK, let sub else {
+                let error = NatsError(status: status, operation: "subscribe to \(subject)")
+                Unmanaged<NatsSubscriptionSink>.fromOpaque(closure).release()  // nats.c never saw it
+                throw error
+            }
+            if natsSubscription_SetOnCompleteCB(sub, natsOnSubscriptionComplete, closure) != NATS_OK {
+                // Already closed (the connection closed under us). The delivery thread may still
+                // be inside the handler, so the retain is deliberately leaked (one small object).
+                sink.finish()
+            }
+            return NatsHandle(pointer: sub)
+        }
+        return NatsSubscription(handle: handle, sink: sink, subject: subject, queue: queue)
+    }
+
+    // MARK: Closing
+
+    /// Drains, then closes: subscriptions stop receiving and deliver what they buffered,
+    /// pending publishes are flushed, then the connection closes. Returns once it is closed.
+    /// Does nothing if already closed.
+    /// - Parameter timeout: Bound on the whole drain; past it nats.c closes anyway.
+    /// - Throws: ``NatsError`` if the drain could not start (e.g. while reconnecting).
+    public func drain(timeout: Duration = .seconds(30)) async throws(NatsError) {
+        let started = try await NatsRuntime.run { [handle, serverList] () throws(NatsError) -> Bool in
+            let status = natsConnection_DrainTimeout(handle.pointer, max(1, timeout.natsMilliseconds))
+            if status == NATS_CONNECTION_CLOSED { return false }
+            try NatsError.check(status, "drain connection to \(serverList)")
+            return true
+        }
+        if started { await callbacks.waitUntilClosed() }
+    }
+
+    /// Closes at once (after a short final flush); buffered messages may be dropped. Returns once
+    /// nats.c has reported the close on ``events``. Idempotent.
+    public func close() async {
+        _ = try? await NatsRuntime.run { [handle] in natsConnection_Close(handle.pointer) }
+        await callbacks.waitUntilClosed()
+    }
+}

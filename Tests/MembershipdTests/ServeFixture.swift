@@ -1,0 +1,109 @@
+import Foundation
+import Testing
+import UnibusCore
+import UnibusNats
+import UnibusStoreSQLite
+import UnibusTestSupport
+
+/// A real `membershipd serve` process in a temp working directory, on free loopback ports, with
+/// its real nats-server child. Always stopped (SIGTERM) when released.
+final class ServeFixture: @unchecked Sendable {
+    let dir = TempDirectory("unibus-test-serve")
+    let natsPort = FreePort.next()
+    let natsServer: String
+    let process = Process()
+    private let logLock = NSLock()
+    private var logText = ""
+
+    init(natsServer: String, arguments: [String] = [], environment: [String: String] = [:]) throws {
+        self.natsServer = natsServer
+        process.executableURL = CLI.executable
+        process.arguments = ["serve", "--nats-port", "\(natsPort)", "--http-port", "\(FreePort.next())",
+                             "--nats-server", natsServer] + arguments
+        process.currentDirectoryURL = dir.url
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "UNIBUS_NATS_MONITOR")
+        env.removeValue(forKey: "UNIBUS_NATS_DEBUG")
+        process.environment = env.merging(environment) { $1 }
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let reader = err.fileHandleForReading
+        Thread.detachNewThread { [self] in
+            while true {
+                let chunk = reader.availableData
+                if chunk.isEmpty { break }
+                logLock.withLock { logText += String(decoding: chunk, as: UTF8.self) }
+            }
+        }
+    }
+
+    var log: String { logLock.withLock { logText } }
+    var db: String { dir.file("local_files/unibus.db") }
+    var tls: String { dir.file("local_files/tls") }
+    var url: String { "tls://127.0.0.1:\(natsPort)" }
+
+    /// Waits for "membershipd ready" in the log.
+    func waitUntilReady(timeout: Duration = .seconds(20)) async throws {
+        let ok = await eventually(timeout: timeout) { log.contains("membershipd ready") || !process.isRunning }
+        guard ok, process.isRunning else { throw FixtureFailure("membershipd did not become ready:\n\(log)") }
+    }
+
+    /// Counts log lines containing `text`.
+    func count(_ text: String) -> Int { log.components(separatedBy: text).count - 1 }
+
+    /// Adds a user through the CLI, as an operator would.
+    func addUser(_ handle: String, _ n: Int, role: Role = .member) throws -> UserKeyPair {
+        let pair = Fixture.keyPair(n)
+        let r = try CLI.run(["user", "add", "--handle", handle, "--sign-pub", pair.signPub.hex, "--role", role.rawValue, "--db", db])
+        guard r.status == 0 else { throw FixtureFailure("user add failed: \(r.stderr)") }
+        return pair
+    }
+
+    /// The store, opened from the test process (another connection, like another process).
+    func store() throws -> SQLiteAllowlistStore { try SQLiteAllowlistStore(path: db, create: false) }
+
+    /// Connection options for a user with the operator client certificate made by serve.
+    func options(_ pair: UserKeyPair?, handle: String?, cert: String = "client", ca: String? = nil) throws -> NatsConnectOptions {
+        var o = NatsConnectOptions(servers: [url], name: "unibus-test", timeout: .seconds(3))
+        o.tls = NatsTLSFiles(caFile: ca ?? "\(tls)/ca.crt", certFile: "\(tls)/\(cert).crt", keyFile: "\(tls)/\(cert).key")
+        if cert == "none" { o.tls = NatsTLSFiles(caFile: ca ?? "\(tls)/ca.crt") }
+        if let pair { o.nkey = NatsNKeyCredentials(publicKey: pair.nkey, seed: try NatsNKeySeed(pair.seed)) }
+        if let handle { o.customInboxPrefix = Subjects.inboxPrefix(try Handle(handle)) }
+        o.allowReconnect = false
+        return o
+    }
+
+    func connect(_ pair: UserKeyPair, handle: String) async throws -> NatsConnection {
+        try await NatsConnection.connect(try options(pair, handle: handle))
+    }
+
+    /// The nats-server child's pid (from its pid file).
+    var childPID: Int32? {
+        (try? String(contentsOfFile: dir.file("local_files/nats-server.pid"), encoding: .utf8))
+            .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+
+    /// SIGTERM, then wait; returns the exit status.
+    @discardableResult
+    func stop() -> Int32 {
+        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        let deadline = Date().addingTimeInterval(15)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    deinit {
+        stop()
+        if let pid = childPID, kill(pid, 0) == 0 { kill(pid, SIGKILL) }
+    }
+}
+
+struct FixtureFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,269 @@
+import Foundation
+import Testing
+import UnibusNats
+
+/// Each test starts its own nats-server (TLS with client certificates, nkey users) and stops it.
+@Suite(.serialized)
+struct NatsConnectionTests {
+    @Test func publishAndSubscribeRoundTripOverMutualTLSWithNKey() async throws {
+        let env = try NatsTestEnvironment()
+        defer { env.stop() }
+        let connection = try await NatsConnection.connect(env.options(user: env.admin))
+        #expect(connection.status == .connected)
+        let subscription = try await connection.subscribe("greet.*")
+        let received = StreamRecorder(subscription.messages)
+        try await connection.flush()
+
+        try await connection.publish("greet.ana", payload: Array("hello".utf8))
+        try await connection.publish("greet.bo", payload: Data([0, 1, 2]), reply: "greet.replies")
+
+        let messages = try await received.count(2)
+        #expect(messages[0] == NatsMessage(subject: "greet.ana", payload: Data("hello".utf8)))
+        #expect(messages[1] == NatsMessage(subject: "greet.bo", reply: "greet.replies", payload: Data([0, 1, 2])))
+        #expect(messages[0].string == "hello")
+        await connection.close()
+    }
+
+    @Test func requestGetsTheResponderReply() async throws {
+        let env = try NatsTestEnvironment()
+        defer { env.stop() }
+        let responder = try await NatsConnection.connect(env.options(user: env.admin))
+        let requester = try await NatsConnection.connect(env.options(user: env.admin))
+        let service = try await responder.subscribe("svc.upper", queue: "workers")
+        let serving = Task {
+            for await request in service.messages {
+                guard let reply = request.reply else { continue }
+                try await responder.publish(reply, payload: Data((request.string ?? "").uppercased().utf8))
+            }
+        }
+        defer { serving.cancel() }
+        try await responder.flush()
+
+        let reply = try await requester.request("svc.upper", payload: Array("ping".utf8), timeout: .seconds(2))
+        #expect(reply.string == "PING")
+        await requester.close()
+        await responder.close()
+    }
+
+    @Test func requestWithoutRespondersFailsWithNoResponders() async throws {
+        let env = try NatsTestEnvironment()
+        defer { env.stop() }
+        let connection = try await NatsConnection.connect(env.options(user: env.admin))
+        let error = await #expect(throws: NatsError.self) {
+            _ = try await connection.request("svc.nobody", payload: [], timeout: .seconds(2))
+        }
+        #expect(error?.isNoResponders == true)
+        #expect(error?.description.contains("request on svc.nobody") == true)
+        await connection.close()
+    }
+
+    @Test func limitedUserRequestsThroughItsCustomInboxPrefix() async throws {
+        let env = try NatsTestEnvironment()
+        defer { env.stop() }
+        let responder = try await NatsConnection.connect(env.options(user: env.admin))
+        let echo = try await responder.subscribe("allowed.echo")
+        let serving = Task {
+            for await request in echo.messages {
+                if let reply = request.reply { try await responder.publish(reply, payload: request.payload) }
+            }
+        }
+        defer { serving.cancel() }
+        try await responder.flush()
+        var options = env.options(user: env.limited)
+        options.customInboxPrefix = "_INBOX.limited"
+        let limited = try await NatsConnection.connect(options)
+
+        let reply = try await limited.request("allowed.echo", payload: Array("hi".utf8), timeout: .seconds(2))
+        #expect(reply.string == "hi")
+        await limited.close()
+        await responder.close()
+    }
+
+    @Test(arguments: [NatsTestEnvironment.ClientCertificate.none, .foreign])
+    func connectWithoutATrustedClientCertificateFails(_ certificate: NatsTestEnvironment.ClientCertificate)
+        async throws
+    {
+        let env = try NatsTestEnvironment()
+        defer { env.stop() }
+        let error = await #expect(throws: NatsError.self) {
+            _ = try await NatsConnection.connect(env.options(user: env.admin, certificate: certificate))
+        }
+        #expect(error?.operation == "connect to \(env.server.url)")
+        #expect(error?.isAuthFailed == false)
+    }
+
+    @Test func connectWithUnknownNKeyFailsWithAuthFailed() async throws {
+        let env = try NatsTestEnvironment()
+        defer { env.stop() }
+        let stranger = try TestNKey.random()
+        let error = await #expect(throws: NatsError.self) {
+            _ = try await NatsConnection.connect(env.options(user: stranger))
+        }
+        #expect(error?.isAuthFailed == true)
+        #expect(error?.detail.contains("Authorization Violation") == true)
+    }
+
+    @Test func publishPermissionViolationArrivesOnEvents() async throws {
+        let env = try NatsTestEnvironment()
+        defer { env.stop() }
+        let connection = try await NatsConnection.connect(env.options(user: env.limited))
+        let events = StreamRecorder(connection.events)
+
+        try await connection.publish("forbidden.x", payload: [1])  // returns OK: refusal is asynchronous
+        let event = try await events.first(within: .seconds(5), "permission error") {
+            if case .error(let error) = $0 { error.isNotPermitted } else { false }
+        }
+        guard case .error(let error) = event else { return }
+        #expect(error.detail.contains("Permissions Violation for Publish to \"forbidden.x\""))
+        #expect(connection.lastError?.isNotPermitted == true)
+        #expect(connection.status == .connected)
+        await connection.close()
+    }
+
+    @Test func subscribePermissionViolationArrivesOnEvents() async throws {
+        let env = try NatsTestEnvironment()
+        defer { env.stop() }
+        let connection = try await NatsConnection.connect(env.options(user: env.limited))
+        let events = StreamRecorder(connection.events)
+
+        let subscription = try await connection.subscribe("forbidden.feed")
+        let event = try await events.first(within: .seconds(5), "permission error") {
+            if case .error(let error) = $0 { error.isNotPermitted } else { false }
+        }
+        guard case .error(let error) = event else { return }
+        #expect(error.detail.contains("Permissions Violation for Subscription to \"forbidden.feed\""))
+        try await subscription.drain()
+        await connection.close()
+    }
+
+    @Test func drainDeliversBufferedMessagesThenCloses() async throws {
+        let env = try NatsTestEnvironment()
+        defer { env.stop() }
+        let connection = try await NatsConnection.connect(env.options(user: env.admin))
+        let events = StreamRecorder(connection.events)
+        let subscription = try await connection.subscribe("work.items")
+        let received = StreamRecorder(subscription.messages)
+        try await connection.flush()
+        for index in 0..<200 { try await connection.publish("work.items", payload: Array("\(index)".utf8)) }
+
+        try await connection.drain()
+
+        #expect(connection.isClosed)
+        try await received.finished()
+        #expect(received.items.map(\.string) == (0..<200).map { "\($0)" })
+        try await events.finished()
+        #expect(events.items.last == .closed)
+        let error = await #expect(throws: NatsError.self) {
+            try await connection.publish("work.items", payload: [])
+        }
+        #expect(error?.isConnectionClosed == true)
+        try await subscription.drain()  // connection already closed: nothing to do, no error
+        try await connection.drain()  // idempotent
+    }
+
+    @Test func closeIsIdempotentAndEndsTheStreams() async throws {
+        let env = try NatsTestEnvironment()
+        defer { env.stop() }
+        let connection = try await NatsConnection.connect(env.options(user: env.admin))
+        let events = StreamRecorder(connection.events)
+        let subscription = try await connection.subscribe("anything")
+        let received = StreamRecorder(subscription.messages)
+
+        await connection.close()
+        await connection.close()
+
+        #expect(connection.status == .closed)
+        try await received.finished()
+        try await events.finished()
+        #expect(events.items.filter { $0 == .closed }.count == 1)
+        let error = await #expect(throws: NatsError.self) { try await connection.flush() }
+        #expect(error?.isConnectionClosed == true)
+    }
+
+    /// Regression test for nats.c 3.4.1's read-loop crash on a subscription destroyed while its
+    /// messages arrive (fixed upstream in 3.6.1): NatsSubscription drains before destroying.
+    @Test func unsubscribingWhileMessagesFlowDoesNotCrash() async throws {
+        let env = try NatsTestEnvironment()
+        defer { env.stop() }
+        let connection = try await NatsConnection.connect(env.options(user: env.admin))
+        let publisher = try await NatsConnection.connect(env.options(user: env.admin))
+        let flooding = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<4 {
+                    group.addTask {
+                        while !Task.isCancelled { try await publisher.publish("flood", payload: [7]) }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        defer { flooding.cancel() }
+        let delivered = Locked(0)
+
+        for round in 0..<2000 {
+            let subscription = try await connection.subscribe("flood")
+            let counting = Task {
+                for await _ in subscription.messages { delivered.withLock { $0 += 1 } }
+            }
+            try await eventually(within: .seconds(5), "a message for round \(round)") { delivered.value > round }
+            if round.isMultiple(of: 10) {
+                _ = consume subscription  // dropped: deinit drains and destroys in the background
+            } else {
+                try await subscription.drain(timeout: .seconds(5))
+                await counting.value
+            }
+        }
+        flooding.cancel()
+        _ = try? await flooding.value
+        try await connection.flush()
+        #expect(connection.status == .connected)
+        await publisher.close()
+        await connection.close()
+    }
+
+    @Test func droppingAConnectionClosesItInTheBackground() async throws {
+        let env = try NatsTestEnvironment()
+        defer { env.stop() }
+        var connection: NatsConnection? = try await NatsConnection.connect(env.options(user: env.admin))
+        let events = StreamRecorder(connection!.events)
+        _ = try await connection!.subscribe("left.open")
+        connection = nil
+        try await events.finished()
+        #expect(events.items.last == .closed)
+    }
+
+    @Test func serverRestartReportsDisconnectedThenReconnected() async throws {
+        let env = try NatsTestEnvironment()
+        defer { env.stop() }
+        var options = env.options(user: env.admin)
+        options.allowReconnect = true
+        options.reconnectWait = .milliseconds(50)
+        options.maxReconnect = -1
+        let connection = try await NatsConnection.connect(options)
+        let events = StreamRecorder(connection.events)
+        let subscription = try await connection.subscribe("after.restart")
+        let received = StreamRecorder(subscription.messages)
+
+        env.stop()
+        _ = try await events.first(within: .seconds(5), "disconnected") { $0 == .disconnected }
+        let restarted = try env.restartedServer()
+        defer { restarted.stop() }
+        _ = try await events.first(within: .seconds(10), "reconnected") { $0 == .reconnected }
+
+        try await connection.publish("after.restart", payload: Array("again".utf8))
+        #expect(try await received.count(1).first?.string == "again")
+        await connection.close()
+    }
+
+    @Test func connectingToAClosedPortFailsFastNamingTheURL() async throws {
+        let url = "nats://127.0.0.1:\(try LoopbackPort.free())"
+        let started = ContinuousClock.now
+        let error = await #expect(throws: NatsError.self) {
+            _ = try await NatsConnection.connect(NatsConnectOptions(servers: [url]))
+        }
+        let elapsed = ContinuousClock.now - started
+        #expect(elapsed < .seconds(1), "took \(elapsed)")
+        #expect(error?.description.contains("connect to \(url)") == true)
+        #expect(error?.status == 6)  // NATS_NO_SERVER
+    }
+}

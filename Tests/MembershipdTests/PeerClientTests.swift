@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+import UnibusCore
+import UnibusStoreSQLite
+import UnibusTestSupport
+
+/// The data plane seen by a client nobody here wrote: nats-py + nkeys from PyPI.
+@Suite("independent peer: nats-py", .serialized)
+struct PeerClientTests {
+    /// Runs Tests/Peers/nats_py_peer.py and reads its JSON lines.
+    final class Peer: @unchecked Sendable {
+        let process = Process()
+        private let lock = NSLock()
+        private var lines: [[String: Any]] = []
+
+        init(serve: ServeFixture, pair: UserKeyPair, handle: String, room: String, forbidden: String, cert: String = "client") throws {
+            let seedFile = serve.dir.file("\(handle).seed")
+            FileManager.default.createFile(atPath: seedFile, contents: Data(pair.nkeySeed.utf8), attributes: [.posixPermissions: 0o600])
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            let script = ServeFixture.repoRoot.appendingPathComponent("Tests/Peers/nats_py_peer.py").path
+            let certPath = cert == "-" ? "-" : "\(serve.tls)/\(cert).crt"
+            process.arguments = ["python3", script, serve.url, "\(serve.tls)/ca.crt", certPath, "\(serve.tls)/\(cert).key",
+                                 seedFile, handle, room, forbidden]
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let reader = out.fileHandleForReading
+            Thread.detachNewThread { [self] in
+                var pending = Data()
+                while true {
+                    let chunk = reader.availableData
+                    if chunk.isEmpty { break }
+                    pending.append(chunk)
+                    while let nl = pending.firstIndex(of: 0x0a) {
+                        let line = pending[pending.startIndex..<nl]
+                        pending.removeSubrange(pending.startIndex...nl)
+                        if let obj = try? JSONSerialization.jsonObject(with: line) as? [String: Any] { lock.withLock { lines.append(obj) } }
+                    }
+                }
+            }
+        }
+
+        func event(_ name: String, within timeout: Duration = .seconds(20)) async -> [String: Any]? {
+            _ = await eventually(timeout: timeout) { lock.withLock { lines.contains { $0["event"] as? String == name } } }
+            return lock.withLock { lines.first { $0["event"] as? String == name } }
+        }
+
+        deinit {
+            if process.isRunning { process.terminate() }
+            process.waitUntilExit()
+        }
+    }
+
+    @Test("nats-py connects, uses its room, is refused elsewhere, and is closed on revocation", arguments: NatsServerBinaries.all)
+    func natsPyPeer(_ natsServer: String) async throws {
+        let w = try await DataPlaneTests.World(natsServer)
+        let peer = try Peer(serve: w.serve, pair: w.bob, handle: "bob", room: "general", forbidden: "ops")
+        let ready = try #require(await peer.event("ready"), "\(w.serve.log)")
+        #expect(ready["roundtrip"] as? Bool == true)
+        // nats-py lowercases the server's -ERR text
+        let violations = ready["violations"] as? [String] ?? []
+        #expect(violations.contains { $0.lowercased().contains("permissions violation for publish to \"unibus.room.ops\"") }, "\(ready)")
+        #expect(violations.contains { $0.lowercased().contains("permissions violation for publish to \"$js.api.info\"") }, "\(ready)")
+        #expect(try CLI.run(["user", "revoke", "bob", "--db", w.serve.db]).status == 0)
+        let closed = await peer.event("closed")
+        #expect(closed != nil, "the revoked nats-py connection stayed open")
+    }
+
+    @Test("nats-py without a client certificate or with an unknown key is refused")
+    func natsPyRefused() async throws {
+        let w = try await DataPlaneTests.World(NatsServerBinaries.debian)
+        let noCert = try Peer(serve: w.serve, pair: w.bob, handle: "bob", room: "general", forbidden: "ops", cert: "-")
+        #expect(await noCert.event("refused") != nil)
+        let stranger = try Peer(serve: w.serve, pair: Fixture.keyPair(55), handle: "eve", room: "general", forbidden: "ops")
+        let refused = await stranger.event("refused")
+        #expect((refused?["error"] as? String)?.lowercased().contains("authorization") == true, "\(String(describing: refused))")
+    }
+}

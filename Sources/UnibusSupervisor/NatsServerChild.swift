@@ -163,7 +163,7 @@ public final class NatsServerChild: @unchecked Sendable {
         } else if line.contains("[WRN]") {
             logger.warning("nats-server: \(line)")
         } else if forwardAllLogs {
-            logger.debug("nats-server: \(line)")
+            logger.info("nats-server: \(line)")
         }
     }
 }

@@ -199,8 +199,9 @@ struct NatsConnectionTests {
 
         for round in 0..<1000 {
             let subscription = try await connection.subscribe("flood")
+            let messages = subscription.messages  // the task must not keep `subscription` alive
             let counting = Task {
-                for await _ in subscription.messages { delivered.withLock { $0 += 1 } }
+                for await _ in messages { delivered.withLock { $0 += 1 } }
             }
             try await eventually(within: .seconds(5), "a message for round \(round)") { delivered.value > round }
             if round.isMultiple(of: 10) {

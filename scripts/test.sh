@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift build --build-tests
+# Python test peers (nats-py, nkeys, the newer nats-server) come from the venv setup-debian.sh made.
+if [ -x .venv/bin/python3 ]; then export UNIBUS_PYTHON="$PWD/.venv/bin/python3"; fi
 # Swift Testing runs suites in parallel; suites that start nats-server are marked .serialized.
 swift test --skip-build "$@"
 # No process started by the suite may outlive it.

@@ -8,7 +8,7 @@ struct MonitoringTests {
     static func get(_ path: String) -> (status: Int, body: String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", """
+        p.arguments = [TestPython.executable, "-c", """
             import sys, urllib.request
             try:
                 r = urllib.request.urlopen('http://127.0.0.1:8222\(path)', timeout=3); print(r.status); print(r.read().decode())

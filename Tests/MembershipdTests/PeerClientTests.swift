@@ -10,8 +10,7 @@ struct PeerClientTests {
     /// Runs Tests/Peers/nats_py_peer.py and reads its JSON lines.
     final class Peer: @unchecked Sendable {
         let process = Process()
-        private let lock = NSLock()
-        private var lines: [[String: Any]] = []
+        private let output = LogBuffer()
 
         init(serve: ServeFixture, pair: UserKeyPair, handle: String, room: String, forbidden: String, cert: String = "client") throws {
             let seedFile = serve.dir.file("\(handle).seed")
@@ -19,31 +18,23 @@ struct PeerClientTests {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             let script = ServeFixture.repoRoot.appendingPathComponent("Tests/Peers/nats_py_peer.py").path
             let certPath = cert == "-" ? "-" : "\(serve.tls)/\(cert).crt"
-            process.arguments = ["python3", script, serve.url, "\(serve.tls)/ca.crt", certPath, "\(serve.tls)/\(cert).key",
+            process.arguments = [TestPython.executable, script, serve.url, "\(serve.tls)/ca.crt", certPath, "\(serve.tls)/\(cert).key",
                                  seedFile, handle, room, forbidden]
             let out = Pipe()
             process.standardOutput = out
             process.standardError = FileHandle.nullDevice
             try process.run()
-            let reader = out.fileHandleForReading
-            Thread.detachNewThread { [self] in
-                var pending = Data()
-                while true {
-                    let chunk = reader.availableData
-                    if chunk.isEmpty { break }
-                    pending.append(chunk)
-                    while let nl = pending.firstIndex(of: 0x0a) {
-                        let line = pending[pending.startIndex..<nl]
-                        pending.removeSubrange(pending.startIndex...nl)
-                        if let obj = try? JSONSerialization.jsonObject(with: line) as? [String: Any] { lock.withLock { lines.append(obj) } }
-                    }
-                }
-            }
+            output.drain(out.fileHandleForReading)
+        }
+
+        /// The JSON objects printed so far.
+        var lines: [[String: Any]] {
+            output.text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
         }
 
         func event(_ name: String, within timeout: Duration = .seconds(20)) async -> [String: Any]? {
-            _ = await eventually(timeout: timeout) { lock.withLock { lines.contains { $0["event"] as? String == name } } }
-            return lock.withLock { lines.first { $0["event"] as? String == name } }
+            _ = await eventually(timeout: timeout) { lines.contains { $0["event"] as? String == name } }
+            return lines.first { $0["event"] as? String == name }
         }
 
         deinit {

@@ -12,8 +12,7 @@ final class ServeFixture: @unchecked Sendable {
     let natsPort = FreePort.next()
     let natsServer: String
     let process = Process()
-    private let logLock = NSLock()
-    private var logText = ""
+    private let logBuffer = LogBuffer()
 
     init(natsServer: String, arguments: [String] = [], environment: [String: String] = [:]) throws {
         self.natsServer = natsServer
@@ -30,17 +29,10 @@ final class ServeFixture: @unchecked Sendable {
         process.standardOutput = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        let reader = err.fileHandleForReading
-        Thread.detachNewThread { [self] in
-            while true {
-                let chunk = reader.availableData
-                if chunk.isEmpty { break }
-                logLock.withLock { logText += String(decoding: chunk, as: UTF8.self) }
-            }
-        }
+        logBuffer.drain(err.fileHandleForReading)
     }
 
-    var log: String { logLock.withLock { logText } }
+    var log: String { logBuffer.text }
     var db: String { dir.file("local_files/unibus.db") }
     var tls: String { dir.file("local_files/tls") }
     var url: String { "tls://127.0.0.1:\(natsPort)" }
@@ -100,6 +92,25 @@ final class ServeFixture: @unchecked Sendable {
     deinit {
         stop()
         if let pid = childPID, kill(pid, 0) == 0 { kill(pid, SIGKILL) }
+    }
+}
+
+/// Collects a child's stderr on its own thread. The thread holds only this buffer, never the
+/// fixture, so the fixture's deinit (which stops the child) still runs when a test drops it.
+final class LogBuffer: @unchecked Sendable {
+    private let lock = NSLock()
+    private var collected = ""
+
+    var text: String { lock.withLock { collected } }
+
+    func drain(_ handle: FileHandle) {
+        Thread.detachNewThread { [self] in
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                lock.withLock { collected += String(decoding: chunk, as: UTF8.self) }
+            }
+        }
     }
 }
 

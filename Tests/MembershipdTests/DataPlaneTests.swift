@@ -144,7 +144,7 @@ struct DataPlaneTests {
         try await ana.flush()
         #expect(!ana.isClosed)
         await ana.close()
-        print("revoke -> closed via CLI in \(elapsed)")
+        print("revoke -> closed via CLI in \(elapsed); events: \(events.items)")
     }
 
     @Test("removing a member withdraws the room on the live connection, other rooms stay", arguments: NatsServerBinaries.all)

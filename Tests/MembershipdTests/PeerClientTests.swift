@@ -56,6 +56,7 @@ struct PeerClientTests {
         #expect(try CLI.run(["user", "revoke", "bob", "--db", w.serve.db]).status == 0)
         let closed = await peer.event("closed")
         #expect(closed != nil, "the revoked nats-py connection stayed open")
+        print("nats-py on revocation: \(closed ?? [:])")
     }
 
     @Test("nats-py without a client certificate or with an unknown key is refused")

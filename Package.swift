@@ -20,6 +20,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-structured-headers", from: "1.7.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // C interop: the only target that sees C. No C is compiled; it links Debian's libnats.
@@ -60,16 +66,46 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        // HTTPS control plane: /healthz and the RFC 9421 signed API (Hummingbird 2).
+        .target(
+            name: "UnibusControlPlane",
+            dependencies: [
+                "UnibusCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "RawStructuredFieldValues", package: "swift-http-structured-headers"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming
+        ),
         // The thin executable: argument parsing and wiring.
         .executableTarget(
             name: "membershipd",
             dependencies: [
-                "UnibusCore", "UnibusStoreSQLite", "UnibusSupervisor", "UnibusNats",
+                "UnibusCore", "UnibusStoreSQLite", "UnibusSupervisor", "UnibusNats", "UnibusControlPlane",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: upcoming
+        ),
+        // On-demand benchmarks (scripts/bench.sh); never run by the tests.
+        .executableTarget(
+            name: "unibus-bench",
+            dependencies: [
+                "CNats", "UnibusCore", "UnibusNats", "UnibusSupervisor", "UnibusStoreSQLite",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            path: "bench/Sources/unibus-bench",
             swiftSettings: upcoming
         ),
         .target(
@@ -101,7 +137,13 @@ let package = Package(
         ),
         .testTarget(
             name: "MembershipdTests",
-            dependencies: ["UnibusCore", "UnibusStoreSQLite", "UnibusNats", "UnibusTestSupport"],
+            dependencies: [
+                "UnibusCore", "UnibusStoreSQLite", "UnibusNats", "UnibusTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: upcoming
         ),
     ]

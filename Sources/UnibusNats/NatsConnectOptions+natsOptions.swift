@@ -5,7 +5,7 @@ extension NatsConnectOptions {
     /// Builds a `natsOptions` (the caller destroys it) wired to the connection callbacks behind
     /// `closure`. Runs on the blocking queue: loading certificates reads files.
     func makeNatsOptions(closure: UnsafeMutableRawPointer) throws(NatsError) -> OpaquePointer {
-        guard !servers.isEmpty else {
+        guard !serverURLs.isEmpty else {
             throw .invalidArgument("connect", "no server URL given; expected at least one nats:// or tls:// URL")
         }
         var created: OpaquePointer?
@@ -48,7 +48,7 @@ extension NatsConnectOptions {
 
     /// `natsOptions_SetServers` (not `SetURL`, which does not split a comma-separated list).
     private func setServers(_ opts: OpaquePointer) throws(NatsError) {
-        let copies = servers.map { strdup($0) }
+        let copies = serverURLs.map { strdup($0) }
         defer { copies.forEach { free($0) } }
         var pointers = copies.map { UnsafePointer($0) }
         let status = natsOptions_SetServers(opts, &pointers, Int32(pointers.count))

@@ -1,3 +1,5 @@
+import Foundation
+
 /// How to reach and authenticate to nats-server; turned into a `natsOptions` at connect time.
 ///
 /// ```swift
@@ -8,6 +10,7 @@
 /// ```
 public struct NatsConnectOptions: Sendable, CustomStringConvertible {
     /// Seed URLs (`nats://host:port` or `tls://host:port`), set with `natsOptions_SetServers`.
+    /// An entry may itself be a comma-separated list; it is split (nats.c would not).
     public var servers: [String]
     /// The connection name shown by the server's monitoring endpoints.
     public var name: String?
@@ -43,8 +46,15 @@ public struct NatsConnectOptions: Sendable, CustomStringConvertible {
         self.reconnectWait = .seconds(2)
     }
 
-    /// The servers, joined with commas, as used in error messages.
-    public var serverList: String { servers.joined(separator: ",") }
+    /// The server URLs: ``servers`` with comma-separated entries split and blanks dropped.
+    public var serverURLs: [String] {
+        servers.flatMap { $0.split(separator: ",") }
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+    }
+
+    /// The server URLs joined with commas, as used in error messages.
+    public var serverList: String { serverURLs.joined(separator: ",") }
 
     /// A summary without secrets (the seed prints as a placeholder).
     public var description: String {

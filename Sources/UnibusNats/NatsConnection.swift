@@ -118,7 +118,7 @@ public final class NatsConnection: @unchecked Sendable {
         }
     }
 
-    /// Publishes `payload` on `subject`; see ``publish(_:payload:reply:)-([UInt8],_,_)``.
+    /// Publishes `payload` on `subject`; the same as the `[UInt8]` overload.
     public func publish(_ subject: String, payload: Data, reply: String? = nil) async throws(NatsError) {
         try await publish(subject, payload: [UInt8](payload), reply: reply)
     }
@@ -156,7 +156,7 @@ public final class NatsConnection: @unchecked Sendable {
         }
     }
 
-    /// Sends a request and waits for the first reply; see ``request(_:payload:timeout:)-([UInt8],_,_)``.
+    /// Sends a request and waits for the first reply; the same as the `[UInt8]` overload.
     public func request(_ subject: String, payload: Data, timeout: Duration) async throws(NatsError) -> NatsMessage {
         try await request(subject, payload: [UInt8](payload), timeout: timeout)
     }

@@ -67,10 +67,23 @@ extension NatsError {
     static func lastErrorText(for status: natsStatus) -> String {
         var lastStatus = NATS_OK
         if let text = nats_GetLastError(&lastStatus), lastStatus == status {
-            let detail = String(cString: text)
+            let detail = withoutSourceLocation(String(cString: text))
             if !detail.isEmpty { return detail }
         }
         return String(cString: natsStatus_GetText(status))
+    }
+
+    /// nats.c prefixes its text with where it was raised, e.g. `(conn.c:1905): Authorization
+    /// Violation`; operators need only the part after it.
+    static func withoutSourceLocation(_ text: String) -> String {
+        guard text.hasPrefix("("), let end = text.firstIndex(of: ")") else { return text }
+        let location = text[text.index(after: text.startIndex)..<end]
+        guard let colon = location.lastIndex(of: ":"), location[..<colon].hasSuffix(".c"),
+            !location[location.index(after: colon)...].isEmpty,
+            location[location.index(after: colon)...].allSatisfy(\.isNumber)
+        else { return text }
+        let rest = text[text.index(after: end)...]
+        return rest.hasPrefix(": ") ? String(rest.dropFirst(2)) : String(rest)
     }
 
     /// An argument error raised by this module before any C call.

@@ -74,7 +74,7 @@ public final class NatsSubscription: @unchecked Sendable {
     /// buffered, and only then do we call `natsSubscription_Destroy`. The sink stays retained
     /// until the completion callback and, through the caller, until after the destroy.
     static func drainThenDestroy(_ sub: OpaquePointer, timeoutMilliseconds: Int64) -> natsStatus {
-        var status = NATS_CONNECTION_CLOSED // EXPERIMENT
+        var status = natsSubscription_DrainTimeout(sub, timeoutMilliseconds)
         if status == NATS_OK {
             // 0 = no timeout of its own: the drain's timeout above bounds it (nats.c closes the
             // subscription when that elapses, which also completes the drain).

@@ -2,7 +2,9 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import UnixSignals
+import UnibusControlPlane
 import UnibusCore
+import UnibusNats
 import UnibusStoreSQLite
 import UnibusSupervisor
 
@@ -13,6 +15,10 @@ struct ServePlan {
     let logOptions: NatsLogOptions
     let busAuthEnforced: Bool
     let tls: NatsServerSettings.TLSFiles
+    /// The certificate membershipd presents to its own nats-server (the operator client
+    /// certificate in development; otherwise the server certificate, which tls/generate-certs.sh
+    /// issues for both server and client auth).
+    let internalClientTLS: (cert: String, key: String)
 
     init(_ options: ServeOptions, environment: [String: String], logger: Logger) throws {
         self.options = options
@@ -34,6 +40,10 @@ struct ServePlan {
             throw ServeError.invalid("\(name) must be a port from 1 to 65535, not \(port)")
         }
         tls = try Self.tlsFiles(options, logger: logger)
+        let devClient = URL(fileURLWithPath: "./local_files/tls/client.crt").standardizedFileURL.path
+        internalClientTLS = options.tlsCert == nil
+            ? (devClient, devClient.replacingOccurrences(of: "client.crt", with: "client.key"))
+            : (tls.cert, tls.key)
     }
 
     /// The TLS flags, or on loopback without flags a development CA made under ./local_files/tls.
@@ -83,14 +93,40 @@ struct ServePlan {
                 """)
         }
         let reloader = AclReloadService(pipeline: pipeline, feed: SQLiteChangeFeed(path: options.db))
+        let app = try controlPlane(store: store, pipeline: pipeline, controller: controller, identity: identity)
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: server), .init(service: reloader)],
+            services: [.init(service: server), .init(service: reloader), .init(service: app)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }
 
+extension ServePlan {
+    /// The HTTPS control plane on --bind:--http-port with the node's server certificate.
+    func controlPlane(store: any AllowlistStore, pipeline: AclPipeline, controller: NatsServerController,
+                      identity: UserKeyPair) throws -> some Service {
+        var nats = NatsConnectOptions(servers: ["tls://\(Loopback.connectHost(options.bind)):\(options.natsPort)"], name: "membershipd-internal")
+        nats.tls = NatsTLSFiles(caFile: tls.ca, certFile: internalClientTLS.cert, keyFile: internalClientTLS.key)
+        nats.nkey = NatsNKeyCredentials(publicKey: identity.nkey, seed: try NatsNKeySeed(identity.seed))
+        nats.allowReconnect = true
+        let posture = NodePosture(controller: controller, busAuthEnforced: busAuthEnforced, natsOptions: nats,
+                                  certificateExpiry: CertificateExpiry.of(tls.cert), logger: logger)
+        let plane = ControlPlane(
+            store: store, posture: { await posture.measure() },
+            allowlistChanged: {
+                if case .failed(let why) = await pipeline.apply() { throw ServeError.aclNotApplied(why) }
+            })
+        logger.notice("control plane: https://\(options.bind):\(options.httpPort)")
+        return try plane.application(host: options.bind, port: options.httpPort, certificateFile: tls.cert, keyFile: tls.key, logger: logger)
+    }
+}
+
 enum Loopback {
+    /// Where membershipd itself connects to its nats-server: loopback when it listens on every address.
+    static func connectHost(_ bind: String) -> String {
+        bind == "0.0.0.0" || bind == "::" || bind == "[::]" ? "127.0.0.1" : bind
+    }
+
     /// 127.0.0.0/8, ::1 and localhost.
     static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host == "::1" || host == "[::1]" || (host.hasPrefix("127.") && host.split(separator: ".").count == 4)
@@ -101,11 +137,13 @@ enum ServeError: Error, CustomStringConvertible {
     case busAuthOffOffLoopback(String)
     case invalid(String)
     case notAvailable(String)
+    case aclNotApplied(String)
     var description: String {
         switch self {
         case .busAuthOffOffLoopback(let bind):
             "--bus-auth off is refused with --bind \(bind): without authentication the bus may only listen on loopback (127.0.0.1, ::1)"
         case .invalid(let m), .notAvailable(let m): m
+        case .aclNotApplied(let why): why
         }
     }
 }

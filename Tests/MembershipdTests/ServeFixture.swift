@@ -10,6 +10,7 @@ import UnibusTestSupport
 final class ServeFixture: @unchecked Sendable {
     let dir = TempDirectory("unibus-test-serve")
     let natsPort = FreePort.next()
+    let httpPort = FreePort.next()
     let natsServer: String
     let process = Process()
     private let logBuffer = LogBuffer()
@@ -17,7 +18,7 @@ final class ServeFixture: @unchecked Sendable {
     init(natsServer: String, arguments: [String] = [], environment: [String: String] = [:]) throws {
         self.natsServer = natsServer
         process.executableURL = CLI.executable
-        process.arguments = ["serve", "--nats-port", "\(natsPort)", "--http-port", "\(FreePort.next())",
+        process.arguments = ["serve", "--nats-port", "\(natsPort)", "--http-port", "\(httpPort)",
                              "--nats-server", natsServer] + arguments
         process.currentDirectoryURL = dir.url
         var env = ProcessInfo.processInfo.environment

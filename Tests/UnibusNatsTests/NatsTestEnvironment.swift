@@ -49,8 +49,23 @@ final class NatsTestEnvironment: Sendable {
         return options
     }
 
+    /// Connects `user` with the trusted client certificate; if that fails, the error carries the
+    /// server's log, so an unexpected refusal can be explained.
+    func connect(_ user: TestNKey, configure: (inout NatsConnectOptions) -> Void = { _ in }) async throws
+        -> NatsConnection
+    {
+        var options = options(user: user)
+        configure(&options)
+        do {
+            return try await NatsConnection.connect(options)
+        } catch {
+            throw FixtureError("\(error)\nnats-server log:\n\(server.logText)")
+        }
+    }
+
     static func config(pki: TestPKI, admin: TestNKey, limited: TestNKey) -> String {
         """
+        debug: true
         tls {
           cert_file: "\(pki.serverCert)"
           key_file: "\(pki.serverKey)"

@@ -1,0 +1,80 @@
+public import Foundation
+public import Hummingbird
+public import Logging
+public import UnibusCore
+
+/// The HTTPS control plane (contract section 4): `/healthz` and the signed `/v1` API.
+public struct ControlPlane: Sendable {
+    /// Largest accepted request body.
+    public static let maxBody = 64 * 1024
+
+    let store: any AllowlistStore
+    let posture: @Sendable () async -> Posture
+    let allowlistChanged: @Sendable () async throws -> Void
+    let now: @Sendable () -> Date
+
+    /// - Parameters:
+    ///   - posture: the live health of the node, asked on each `/healthz`.
+    ///   - allowlistChanged: applies a data-plane change (ACL render + reload) before the 2xx is sent.
+    public init(store: any AllowlistStore, posture: @escaping @Sendable () async -> Posture,
+                allowlistChanged: @escaping @Sendable () async throws -> Void, now: @escaping @Sendable () -> Date = Date.init) {
+        self.store = store
+        self.posture = posture
+        self.allowlistChanged = allowlistChanged
+        self.now = now
+    }
+
+    /// The router with every route and the authenticator.
+    public func router() -> Router<ControlPlaneContext> {
+        let router = Router(context: ControlPlaneContext.self)
+        router.add(middleware: ErrorMapper())
+        router.add(middleware: SignedRequestAuthenticator(store: store, now: now))
+        router.get("/healthz") { _, _ in try await healthz() }
+        addUserRoutes(to: router)
+        addRoomRoutes(to: router)
+        return router
+    }
+
+    /// Applies a data-plane change before the 2xx; a failed reload is a 503, never a success.
+    func applyACL() async throws {
+        do { try await allowlistChanged() } catch {
+            throw APIError.unavailable("the change is stored but the ACL reload failed (\(error)); the previous ACL stays in force until the next successful reload")
+        }
+    }
+
+    func healthz() async throws -> Response {
+        let p = await posture()
+        let body = try JSONEncoder.api.encode(p)
+        return Response(status: p.status == "ok" ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
+
+/// Turns anything thrown by a handler into the contract's JSON error (never a bare 500).
+struct ErrorMapper: RouterMiddleware {
+    typealias Context = ControlPlaneContext
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            throw error
+        } catch let error as HTTPError where error.status == .notFound {
+            throw APIError.notFound("no such endpoint: \(request.method) \(request.uri.path)")
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw SignedRequestAuthenticator.tooLarge
+        } catch let error as HTTPError {
+            throw APIError(error.status, "invalid", error.body ?? "\(error.status)")
+        } catch {
+            throw APIError.from(error)
+        }
+    }
+}
+
+extension JSONEncoder {
+    static var api: JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        e.dateEncodingStrategy = .iso8601
+        return e
+    }
+}

@@ -1,0 +1,97 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+import UnibusCore
+import UnibusSupervisor
+
+/// `membershipd api METHOD PATH [--data JSON] --key-file SEED [--url URL] [--ca FILE]`: a signed
+/// request to the control plane, for operators and agents.
+struct APICommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "api", abstract: "Send an RFC 9421-signed request to the control plane and print the JSON answer.")
+
+    @Argument(help: "GET, POST, PUT or DELETE.") var method: String
+    @Argument(help: "Path, e.g. /v1/me.") var path: String
+    @Option(help: "JSON body.") var data: String?
+    @Option(name: .customLong("key-file"), help: "The signer's ed25519 seed: an nkey seed (SU…) or 64 hex characters; mode 0600.") var keyFile: String
+    @Option(help: "Control plane base URL.") var url = "https://127.0.0.1:8470"
+    @Option(help: "CA that signed the node's server certificate.") var ca = "./local_files/tls/ca.crt"
+
+    func run() async throws {
+        guard ["GET", "POST", "PUT", "DELETE"].contains(method.uppercased()) else {
+            throw ServeError.invalid("method must be GET, POST, PUT or DELETE, not '\(method)'")
+        }
+        guard path.hasPrefix("/") else { throw ServeError.invalid("path must start with '/', e.g. /v1/me") }
+        let key = try SigningKeyFile.load(keyFile)
+        guard let base = URL(string: url), base.scheme == "https", let host = base.host else {
+            throw ServeError.invalid("--url must be https://HOST[:PORT], not '\(url)'")
+        }
+        let body = data.map { Data($0.utf8) }
+        if let body, (try? JSONSerialization.jsonObject(with: body)) == nil { throw ServeError.invalid("--data is not valid JSON") }
+        let authority = base.port.map { "\(host):\($0)" } ?? host
+        let split = path.split(separator: "?", maxSplits: 1).map(String.init)
+        let signed = SignedRequest(method: method.uppercased(), scheme: "https", authority: authority, path: split[0],
+                                   query: split.count > 1 ? split[1] : nil, headers: [])
+        let headers = try RequestSigner.sign(signed, body: body, with: key, created: Date(), nonce: RequestSigner.randomNonce())
+
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(ca)
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+        let text: String
+        do {
+            text = try await send(client, authority: authority, headers: headers, body: body)
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        try? await client.shutdown()
+        if !text.isEmpty { print(text) }
+    }
+
+    /// Sends the signed request; returns the body of a 2xx, throws `APIFailure` otherwise.
+    func send(_ client: HTTPClient, authority: String, headers: RequestSigner.Headers, body: Data?) async throws -> String {
+        var request = HTTPClientRequest(url: "https://\(authority)\(path)")
+        request.method = .init(rawValue: method.uppercased())
+        request.headers.add(name: "Signature-Input", value: headers.signatureInput)
+        request.headers.add(name: "Signature", value: headers.signature)
+        if let body, let digest = headers.contentDigest {
+            request.headers.add(name: "Content-Digest", value: digest)
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, timeout: .seconds(15))
+        } catch {
+            throw ServeError.notAvailable("cannot reach \(url): \(error)")
+        }
+        let text = String(buffer: try await response.body.collect(upTo: 1 << 24))
+        guard (200..<300).contains(response.status.code) else {
+            let parsed = (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]
+            let code = parsed?["error"] as? String ?? "http-\(response.status.code)"
+            throw APIFailure(status: Int(response.status.code), code: code, message: parsed?["message"] as? String ?? text)
+        }
+        return text
+    }
+}
+
+/// A non-2xx answer: `error: <status> <code>: <message>` and exit 1.
+struct APIFailure: Error, CustomStringConvertible {
+    let status: Int, code: String, message: String
+    var description: String { "\(status) \(code): \(message)" }
+}
+
+/// The signer's seed file: 0600, holding an nkey seed (`SU…`) or 64 hex characters.
+enum SigningKeyFile {
+    static func load(_ path: String) throws -> UserKeyPair {
+        let text = String(decoding: try SecureFile.readSecret(path), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        if text.hasPrefix("S"), let (prefix, seed) = try? NKey.decodeSeed(text), prefix == .user {
+            return try UserKeyPair(seed: seed)
+        }
+        if text.utf8.count == 64, let seed = Hex.decode(text) { return try UserKeyPair(seed: seed) }
+        throw ServeError.invalid("\(path) must hold an nkey user seed (SU…) or 64 hex characters of an ed25519 seed")
+    }
+}

@@ -2,24 +2,13 @@ import Foundation
 import Hummingbird
 import UnibusCore
 
-/// A user as the API shows it: the record plus its nkey.
-struct UserView: Encodable {
-    let user: User
-    func encode(to encoder: any Encoder) throws {
-        try user.encode(to: encoder)
-        var c = encoder.container(keyedBy: Key.self)
-        try c.encode(user.nkey, forKey: .nkey)
-    }
-    enum Key: String, CodingKey { case nkey }
-}
-
 extension ControlPlane {
     func addUserRoutes(to router: Router<ControlPlaneContext>) {
-        router.get("/v1/me") { _, context in try JSONResponse.make(UserView(user: try context.requireCaller())) }
+        router.get("/v1/me") { _, context in try JSONResponse.make(UserPresentation(try context.requireCaller())) }
 
         router.get("/v1/users") { _, context in
             try Self.requireAdmin(context)
-            return try JSONResponse.make(try await store.users().map(UserView.init))
+            return try JSONResponse.make(try await store.users().map(UserPresentation.init))
         }
 
         router.post("/v1/users") { _, context in
@@ -29,7 +18,7 @@ extension ControlPlane {
                             role: try Role(parsing: body.string("role")), createdAt: now())
             try await store.addUser(user)
             try await applyACL()
-            return try JSONResponse.make(UserView(user: user), status: .created)
+            return try JSONResponse.make(UserPresentation(user), status: .created)
         }
 
         router.post("/v1/users/:signPub/revoke") { _, context in
@@ -39,7 +28,7 @@ extension ControlPlane {
             guard user.status == .active else { throw APIError(.conflict, "conflict", "user \(user.handle) is already revoked") }
             let revoked = try await store.revokeUser(key, at: now())
             try await applyACL()
-            return try JSONResponse.make(UserView(user: revoked))
+            return try JSONResponse.make(UserPresentation(revoked))
         }
     }
 

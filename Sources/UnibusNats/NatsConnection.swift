@@ -38,9 +38,12 @@ public final class NatsConnection: @unchecked Sendable {
     /// Blocks a Dispatch thread (not the caller's) for at most about `options.timeout` per server.
     /// - Parameter options: Servers, TLS files, credentials and reconnect policy.
     /// - Returns: A connected connection.
-    /// - Throws: ``NatsError`` whose operation names the URLs, e.g. `isAuthFailed` for an
-    ///   unknown nkey, `NATS_NO_SERVER` when nothing listens, `NATS_PROTOCOL_ERROR` when the
-    ///   server rejects the TLS client certificate.
+    /// - Throws: ``NatsError`` whose operation is `connect to <urls>`: `isAuthFailed` for an
+    ///   unknown nkey ("Authorization Violation"); status 6 (`NATS_NO_SERVER`, within a
+    ///   millisecond) when nothing listens; status 2 or 3 (`NATS_PROTOCOL_ERROR` "Expected 'PONG'"
+    ///   / `NATS_IO_ERROR` "SSL_write error") when the server drops a connection without a
+    ///   trusted client certificate; status 29 (`NATS_SSL_ERROR`) when the server's certificate
+    ///   does not verify.
     public static func connect(_ options: NatsConnectOptions) async throws(NatsError) -> NatsConnection {
         try NatsRuntime.ensureOpen()
         let callbacks = NatsConnectionCallbacks(signingKey: options.nkey?.seed.signingKey)

@@ -14,20 +14,10 @@ enum UserListing {
         return ([header] + rows).map(line).joined() + "\(users.count) user(s)\n"
     }
 
-    struct Entry: Encodable {
-        let user: User
-        func encode(to encoder: any Encoder) throws {
-            try user.encode(to: encoder)
-            var c = encoder.container(keyedBy: Key.self)
-            try c.encode(user.nkey, forKey: .nkey)
-        }
-        enum Key: String, CodingKey { case nkey }
-    }
-
     static func json(_ users: [User]) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
-        return String(decoding: try encoder.encode(users.map(Entry.init)), as: UTF8.self) + "\n"
+        return String(decoding: try encoder.encode(users.map(UserPresentation.init)), as: UTF8.self) + "\n"
     }
 }

@@ -27,6 +27,19 @@ public struct User: Equatable, Sendable, Codable {
     }
 }
 
+/// A user as APIs and the CLI show it: the stored record plus its NATS nkey.
+public struct UserPresentation: Encodable, Sendable {
+    public let user: User
+    public init(_ user: User) { self.user = user }
+
+    public func encode(to encoder: any Encoder) throws {
+        try user.encode(to: encoder)
+        var c = encoder.container(keyedBy: Key.self)
+        try c.encode(user.nkey, forKey: .nkey)
+    }
+    enum Key: String, CodingKey { case nkey }
+}
+
 /// A room: a set of NATS subjects `unibus.room.<id>` and `unibus.room.<id>.>`.
 public struct Room: Equatable, Sendable, Codable {
     public var id: RoomID

@@ -1,5 +1,29 @@
+/// A string identifier that exists only once validated; encodes as its plain string and
+/// refuses, when decoded, anything its initializer refuses.
+public protocol ValidatedIdentifier: Hashable, Comparable, Sendable, CustomStringConvertible, Codable {
+    var value: String { get }
+    init(_ text: String) throws(ValidationError)
+}
+
+extension ValidatedIdentifier {
+    public var description: String { value }
+    public static func < (a: Self, b: Self) -> Bool { a.value < b.value }
+
+    public init(from decoder: any Decoder) throws {
+        let raw = try decoder.singleValueContainer().decode(String.self)
+        do { try self.init(raw) } catch {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(value)
+    }
+}
+
 /// A user handle: `^[a-z][a-z0-9_-]{0,31}$`. Safe inside a NATS subject (`_INBOX.<handle>`).
-public struct Handle: Hashable, Comparable, Sendable, CustomStringConvertible, Codable {
+public struct Handle: ValidatedIdentifier {
     public let value: String
 
     /// - Throws: `ValidationError.handle` when the text does not match the contract's pattern.
@@ -11,23 +35,11 @@ public struct Handle: Hashable, Comparable, Sendable, CustomStringConvertible, C
         value = text
     }
 
-    public var description: String { value }
-    public static func < (a: Handle, b: Handle) -> Bool { a.value < b.value }
-    public init(from decoder: any Decoder) throws {
-        let raw = try decoder.singleValueContainer().decode(String.self)
-        do { try self.init(raw) } catch {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
-        }
-    }
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(value)
-    }
 }
 
 /// A room id: `^[a-z0-9][a-z0-9_-]{0,63}$` — no dots, wildcards or spaces, so `unibus.room.<id>`
 /// is exactly one subject token.
-public struct RoomID: Hashable, Comparable, Sendable, CustomStringConvertible, Codable {
+public struct RoomID: ValidatedIdentifier {
     public let value: String
 
     /// - Throws: `ValidationError.roomID` when the text does not match the contract's pattern.
@@ -39,18 +51,6 @@ public struct RoomID: Hashable, Comparable, Sendable, CustomStringConvertible, C
         value = text
     }
 
-    public var description: String { value }
-    public static func < (a: RoomID, b: RoomID) -> Bool { a.value < b.value }
-    public init(from decoder: any Decoder) throws {
-        let raw = try decoder.singleValueContainer().decode(String.self)
-        do { try self.init(raw) } catch {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
-        }
-    }
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(value)
-    }
 }
 
 /// A request nonce: 16–64 characters of `[A-Za-z0-9_-]`.

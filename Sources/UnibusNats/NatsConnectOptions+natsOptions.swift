@@ -11,7 +11,8 @@ extension NatsConnectOptions {
         var created: OpaquePointer?
         try NatsError.check(natsOptions_Create(&created), "create connection options")
         guard let opts = created else {
-            throw NatsError(operation: "create connection options", status: NATS_NO_MEMORY.rawValue, detail: "no options")
+            throw NatsError(
+                operation: "create connection options", status: NATS_NO_MEMORY.rawValue, detail: "no options")
         }
         do {
             try configure(opts, closure: closure)
@@ -41,7 +42,8 @@ extension NatsConnectOptions {
                 natsOptions_SetNKey(opts, nkey.publicKey, natsSignNonce, closure), "set nkey \(nkey.publicKey)")
         }
         try NatsError.check(natsOptions_SetErrorHandler(opts, natsOnAsyncError, closure), "set error handler")
-        try NatsError.check(natsOptions_SetDisconnectedCB(opts, natsOnDisconnected, closure), "set disconnected handler")
+        try NatsError.check(
+            natsOptions_SetDisconnectedCB(opts, natsOnDisconnected, closure), "set disconnected handler")
         try NatsError.check(natsOptions_SetReconnectedCB(opts, natsOnReconnected, closure), "set reconnected handler")
         try NatsError.check(natsOptions_SetClosedCB(opts, natsOnClosed, closure), "set closed handler")
     }

@@ -17,7 +17,7 @@ public final class NatsConnection: @unchecked Sendable {
     // @unchecked: `handle` never changes after init and nats.c serialises access to the
     // connection behind its own mutex; the mutable Swift state lives in `callbacks`, behind a
     // Mutex. The C connection is destroyed only in deinit, so every method sees a live pointer.
-    private let handle: NatsHandle
+    let handle: NatsHandle  // internal: NatsJetStream creates its jsCtx from it
     private let callbacks: NatsConnectionCallbacks
 
     /// The seed URLs this connection was made with, comma-separated (for messages and logs).
@@ -48,22 +48,37 @@ public final class NatsConnection: @unchecked Sendable {
         try NatsRuntime.ensureOpen()
         let callbacks = NatsConnectionCallbacks(signingKey: options.nkey?.seed.signingKey)
         let closure = NatsCallbackRegistry.register(callbacks)
-        let token = NatsHandle(pointer: OpaquePointer(closure))
-        do {
-            let handle = try await NatsRuntime.run { () throws(NatsError) -> NatsHandle in
-                let opts = try options.makeNatsOptions(closure: UnsafeMutableRawPointer(token.pointer))
-                defer { natsOptions_Destroy(opts) }
-                var connection: OpaquePointer?
-                let status = natsConnection_Connect(&connection, opts)
-                try NatsError.check(status, "connect to \(options.serverList)")
-                return NatsHandle(pointer: connection!)
+        var attempt = 1
+        while true {
+            do {
+                let handle = try await connectOnce(options, closure: NatsHandle(pointer: OpaquePointer(closure)))
+                return NatsConnection(handle: handle, callbacks: callbacks, serverList: options.serverList)
+            } catch {
+                // The nkey signature handler refused a nonce nats.c 3.4.1 would mangle (see
+                // `natsSignNonce`); a new attempt gets a new nonce. Odds of 4 refusals: 2^-32.
+                if callbacks.takeRefusedNonce() && attempt < 4 {
+                    attempt += 1
+                    continue
+                }
+                // A failed connect makes no callbacks; any late one would find no token and do nothing.
+                NatsCallbackRegistry.remove(closure)
+                callbacks.markClosed()
+                throw error
             }
-            return NatsConnection(handle: handle, callbacks: callbacks, serverList: options.serverList)
-        } catch {
-            // A failed connect makes no callbacks; any late one would find no token and do nothing.
-            NatsCallbackRegistry.remove(closure)
-            callbacks.markClosed()
-            throw error
+        }
+    }
+
+    /// One `natsConnection_Connect` with fresh `natsOptions`, on the blocking queue.
+    private static func connectOnce(_ options: NatsConnectOptions, closure: NatsHandle) async throws(NatsError)
+        -> NatsHandle
+    {
+        try await NatsRuntime.run { () throws(NatsError) -> NatsHandle in
+            let opts = try options.makeNatsOptions(closure: UnsafeMutableRawPointer(closure.pointer))
+            defer { natsOptions_Destroy(opts) }
+            var connection: OpaquePointer?
+            let status = natsConnection_Connect(&connection, opts)
+            try NatsError.check(status, "connect to \(options.serverList)")
+            return NatsHandle(pointer: connection!)
         }
     }
 
@@ -152,7 +167,8 @@ public final class NatsConnection: @unchecked Sendable {
             }
             try NatsError.check(status, "request on \(subject)")
             guard let reply else {
-                throw NatsError(operation: "request on \(subject)", status: NATS_ERR.rawValue, detail: "no reply message")
+                throw NatsError(
+                    operation: "request on \(subject)", status: NATS_ERR.rawValue, detail: "no reply message")
             }
             defer { natsMsg_Destroy(reply) }
             return NatsMessage(copying: reply)

@@ -16,6 +16,7 @@ final class NatsConnectionCallbacks: Sendable {
     let signingKey: Curve25519.Signing.PrivateKey?
     private let closedState = Mutex<(isClosed: Bool, waiters: [CheckedContinuation<Void, Never>])>(
         (false, []))
+    private let refusedNonce = Mutex(false)
 
     init(signingKey: Curve25519.Signing.PrivateKey?) {
         // Bounded so an unread stream cannot grow without limit; the newest events win.
@@ -37,6 +38,12 @@ final class NatsConnectionCallbacks: Sendable {
         continuation.finish()
         for waiter in waiters { waiter.resume() }
     }
+
+    /// Records that ``natsSignNonce`` refused a nonce whose signature nats.c would drop.
+    func noteRefusedNonce() { refusedNonce.withLock { $0 = true } }
+
+    /// Whether a nonce was refused since the last call; resets the flag.
+    func takeRefusedNonce() -> Bool { refusedNonce.withLock { flag in defer { flag = false }; return flag } }
 
     /// Returns once nats.c has reported the connection closed.
     func waitUntilClosed() async {
@@ -113,6 +120,13 @@ func natsOnClosed(_ nc: OpaquePointer?, _ closure: UnsafeMutableRawPointer?) {
 
 /// `natsSignatureHandler`: signs the server's nonce (the bytes of the C string) with ed25519.
 /// nats.c frees `*signature` (and `*customErrTxt`), so both are `malloc`ed here.
+///
+/// nats.c before 3.10.0 (Debian 12 ships 3.4.1) base64-encodes the raw signature with a C-string
+/// test, `if (src[0] == '\0') return "nothing"`, so a signature whose first byte is 0x00 (1 nonce
+/// in 256) is silently left out of CONNECT and the server answers "Authorization Violation"
+/// (nats.c issue #705, commit 4108c7d). Ed25519 is deterministic, so re-signing cannot help;
+/// instead such a nonce is refused: that connection attempt fails, ``NatsConnection/connect(_:)``
+/// retries, reconnects retry on their own, and the server sends a fresh nonce each time.
 func natsSignNonce(
     _ customErrorText: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
     _ signature: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
@@ -121,11 +135,21 @@ func natsSignNonce(
     _ closure: UnsafeMutableRawPointer?
 ) -> natsStatus {
     guard let signature, let signatureLength, let nonce,
-        let key = NatsCallbackRegistry.lookup(closure)?.signingKey,
+        let callbacks = NatsCallbackRegistry.lookup(closure), let key = callbacks.signingKey,
         let signed = try? key.signature(for: Array(UnsafeRawBufferPointer(start: nonce, count: strlen(nonce)))),
-        signed.count == 64, let buffer = malloc(64)?.assumingMemoryBound(to: UInt8.self)
+        signed.count == 64
     else {
         customErrorText?.pointee = strdup("unibus: cannot sign the nkey nonce")
+        return NATS_ERR
+    }
+    guard signed.first != 0 else {
+        callbacks.noteRefusedNonce()
+        customErrorText?.pointee = strdup(
+            "unibus: refused a nonce whose nkey signature starts with 0x00, which nats.c < 3.10 drops; retry")
+        return NATS_ERR
+    }
+    guard let buffer = malloc(64)?.assumingMemoryBound(to: UInt8.self) else {
+        customErrorText?.pointee = strdup("unibus: out of memory for the nkey signature")
         return NATS_ERR
     }
     signed.copyBytes(to: buffer, count: 64)

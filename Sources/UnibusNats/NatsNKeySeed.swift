@@ -4,7 +4,7 @@ internal import Crypto
 ///
 /// `description`, `debugDescription` and `dump` all show `<nkey seed, 32 bytes>`. Read the seed
 /// from a 0600 file and pass it in; never put it in argv or the environment.
-public struct NatsNKeySeed: Sendable, Equatable, CustomStringConvertible,
+public struct NatsNKeySeed: Sendable, CustomStringConvertible,
     CustomDebugStringConvertible, CustomReflectable
 {
     let bytes: [UInt8]

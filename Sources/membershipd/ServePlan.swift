@@ -80,7 +80,7 @@ struct ServePlan {
             serverName: options.serverName ?? "unibus-\(ProcessInfo.processInfo.hostName.filter { $0.isLetter || $0.isNumber || $0 == "-" })",
             host: options.bind, clientPort: options.natsPort, tls: tls,
             jetStreamDirectory: Self.absolute(options.natsStore), pidFile: "\(stateDir)/nats-server.pid",
-            log: logOptions, version: executable.version)
+            log: logOptions, cluster: try ClusterPlan.make(options), version: executable.version)
         let controller = NatsServerController(executable: executable, configFile: "\(stateDir)/nats-server.conf")
         let pipeline = AclPipeline(store: store, settings: settings, internalNkey: identity.nkey,
                                    busAuthEnforced: busAuthEnforced, controller: controller, logger: logger)

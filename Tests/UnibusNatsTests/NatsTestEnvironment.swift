@@ -1,7 +1,8 @@
 import UnibusNats
 
 /// One test's world: a temp dir, test certificates, two nkey users and a TLS nats-server that
-/// requires client certificates (`verify: true`) and nkeys.
+/// requires client certificates (`verify: true`) and nkeys. The server logs at debug level, so
+/// a refused connect explains itself (e.g. `Signature missing`) in ``connect(_:configure:)``'s error.
 ///
 /// - `admin` may publish and subscribe to anything.
 /// - `limited` may publish only to `allowed.>` and subscribe only to `allowed.>` and

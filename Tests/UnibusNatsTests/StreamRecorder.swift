@@ -46,7 +46,9 @@ func eventually(
 ) async throws {
     let deadline = ContinuousClock.now + timeout
     while !condition() {
-        guard ContinuousClock.now < deadline else { throw FixtureError("timed out after \(timeout) waiting for \(what())") }
+        guard ContinuousClock.now < deadline else {
+            throw FixtureError("timed out after \(timeout) waiting for \(what())")
+        }
         try await Task.sleep(for: .milliseconds(10))
     }
 }

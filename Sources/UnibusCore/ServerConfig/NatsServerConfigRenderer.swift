@@ -34,8 +34,8 @@ public enum NatsServerConfigRenderer {
             out += "  tls {\n    cert_file: \(try quoted(tls.cert))\n    key_file: \(try quoted(tls.key))\n"
             out += "    ca_file: \(try quoted(tls.ca))\n    verify: true\n    timeout: 2\n  }\n"
         }
-        if let hash = c.passwordHash {
-            out += "  authorization {\n    user: \"route\"\n    password: \(try quoted(hash))\n  }\n"
+        if let password = c.password {
+            out += "  authorization {\n    user: \"route\"\n    password: \(try quoted(password))\n  }\n"
         }
         out += "  routes: [\(try c.routes.map { r throws(ConfigRenderError) in try quoted(r) }.joined(separator: ", "))]\n"
         return out + "}\n"

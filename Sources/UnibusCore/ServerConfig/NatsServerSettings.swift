@@ -16,13 +16,14 @@ public struct NatsServerSettings: Equatable, Sendable {
         public var port: Int
         public var routes: [String]
         public var tls: TLSFiles?
-        public var passwordHash: String?
-        public init(name: String, port: Int, routes: [String], tls: TLSFiles?, passwordHash: String? = nil) {
+        /// The route password (the config file is 0600); nil for none.
+        public var password: String?
+        public init(name: String, port: Int, routes: [String], tls: TLSFiles?, password: String? = nil) {
             self.name = name
             self.port = port
             self.routes = routes
             self.tls = tls
-            self.passwordHash = passwordHash
+            self.password = password
         }
     }
 

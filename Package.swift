@@ -56,6 +56,12 @@ let package = Package(
             dependencies: ["UnibusCore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: upcoming
         ),
+        // The allowlist on JetStream KV (nats.c through UnibusNats).
+        .target(
+            name: "UnibusStoreKV",
+            dependencies: ["UnibusCore", "UnibusNats"],
+            swiftSettings: upcoming
+        ),
         // The nats-server child process: version detection, config files, reloads.
         .target(
             name: "UnibusSupervisor",
@@ -86,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "membershipd",
             dependencies: [
-                "UnibusCore", "UnibusStoreSQLite", "UnibusSupervisor", "UnibusNats", "UnibusControlPlane",
+                "UnibusCore", "UnibusStoreSQLite", "UnibusStoreKV", "UnibusSupervisor", "UnibusNats", "UnibusControlPlane",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -122,7 +128,7 @@ let package = Package(
         ),
         .testTarget(
             name: "UnibusStoreTests",
-            dependencies: ["UnibusCore", "UnibusStoreSQLite", "UnibusTestSupport"],
+            dependencies: ["UnibusCore", "UnibusStoreSQLite", "UnibusStoreKV", "UnibusNats", "UnibusTestSupport"],
             swiftSettings: upcoming
         ),
         .testTarget(

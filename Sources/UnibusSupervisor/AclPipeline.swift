@@ -40,10 +40,18 @@ public actor AclPipeline {
         return (try NatsServerConfigRenderer.render(settings, authorization: authorization), users)
     }
 
+    private func renderEmpty() throws -> (text: String, users: Int) {
+        let authorization = busAuthEnforced
+            ? try AuthorizationRenderer.render(AllowlistSnapshot(users: [], members: [], internalNkey: internalNkey)) : nil
+        return (try NatsServerConfigRenderer.render(settings, authorization: authorization), 0)
+    }
+
     /// Writes the first config before the server starts.
+    /// - Parameter emptyAllowlist: render only the internal identity (the KV store can only be
+    ///   read once the server runs; the real ACL follows with the first `apply()`).
     /// - Throws: when it cannot be rendered, written, or passed by `nats-server -t`.
-    public func prepareInitialConfig() async throws {
-        let (text, users) = try await render()
+    public func prepareInitialConfig(emptyAllowlist: Bool = false) async throws {
+        let (text, users) = emptyAllowlist ? try renderEmpty() : try await render()
         try writeChecked(text)
         applied = text
         logger.info("wrote nats-server config \(controller.configFile) (\(users) active users)")

@@ -5,6 +5,7 @@ import UnixSignals
 import UnibusControlPlane
 import UnibusCore
 import UnibusNats
+import UnibusStoreKV
 import UnibusStoreSQLite
 import UnibusSupervisor
 
@@ -34,7 +35,6 @@ struct ServePlan {
         guard options.store == "sqlite" || options.store == "kv" else {
             throw ServeError.invalid("--store must be sqlite or kv, not '\(options.store)'")
         }
-        guard options.store == "sqlite" else { throw ServeError.notAvailable("--store kv is not implemented yet; use --store sqlite") }
         for (name, port) in [("--nats-port", options.natsPort), ("--http-port", options.httpPort), ("--cluster-port", options.clusterPort)]
         where !(1...65535).contains(port) {
             throw ServeError.invalid("\(name) must be a port from 1 to 65535, not \(port)")
@@ -71,7 +71,6 @@ struct ServePlan {
 
     func run() async throws {
         try FileManager.default.createDirectory(atPath: "./local_files", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let store = try SQLiteAllowlistStore(path: options.db, createDirectory: options.db == StoreOptions.defaultDB)
         let (identity, createdIdentity) = try InternalIdentityFile.loadOrCreate(options.internalIDFile)
         if createdIdentity { logger.notice("created internal identity \(options.internalIDFile) (0600), nkey \(identity.nkey)") }
         let executable = try NatsServerExecutable.locate(options.natsServer)
@@ -82,34 +81,59 @@ struct ServePlan {
             jetStreamDirectory: Self.absolute(options.natsStore), pidFile: "\(stateDir)/nats-server.pid",
             log: logOptions, cluster: try ClusterPlan.make(options), version: executable.version)
         let controller = NatsServerController(executable: executable, configFile: "\(stateDir)/nats-server.conf")
-        let pipeline = AclPipeline(store: store, settings: settings, internalNkey: identity.nkey,
+        let internalNats = try internalConnectOptions(identity)
+        let (ready, readySignal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+
+        let store: any AllowlistStore
+        let pipeline: AclPipeline
+        let follower: any Service
+        if options.store == "kv" {
+            let deferred = DeferredAllowlistStore()
+            store = deferred
+            pipeline = AclPipeline(store: store, settings: settings, internalNkey: identity.nkey,
                                    busAuthEnforced: busAuthEnforced, controller: controller, logger: logger)
-        try await pipeline.prepareInitialConfig()
+            try await pipeline.prepareInitialConfig(emptyAllowlist: true)
+            follower = KVBootstrapService(serverReady: ready, options: internalNats,
+                                          configuration: KVStoreConfiguration(replicas: options.kvReplicas),
+                                          deferred: deferred, pipeline: pipeline, logger: logger)
+        } else {
+            store = try SQLiteAllowlistStore(path: options.db, createDirectory: options.db == StoreOptions.defaultDB)
+            pipeline = AclPipeline(store: store, settings: settings, internalNkey: identity.nkey,
+                                   busAuthEnforced: busAuthEnforced, controller: controller, logger: logger)
+            try await pipeline.prepareInitialConfig()
+            follower = AclReloadService(pipeline: pipeline, feed: SQLiteChangeFeed(path: options.db))
+        }
         let server = NatsServerService(controller: controller, pidFile: settings.pidFile, logger: logger,
                                        forwardAllLogs: logOptions.debug) { [logger, options, busAuthEnforced, logOptions] in
+            readySignal.yield()
             logger.notice("""
                 membershipd ready: nats tls://\(options.bind):\(options.natsPort) bus-auth \(busAuthEnforced ? "enforce" : "off") \
-                store sqlite \(options.db) monitor \(logOptions.monitor ? NatsServerSettings.monitorAddress : "off")
+                store \(options.store == "kv" ? "kv" : "sqlite \(options.db)") monitor \(logOptions.monitor ? NatsServerSettings.monitorAddress : "off")
                 """)
         }
-        let reloader = AclReloadService(pipeline: pipeline, feed: SQLiteChangeFeed(path: options.db))
-        let app = try controlPlane(store: store, pipeline: pipeline, controller: controller, identity: identity)
+        let app = try controlPlane(store: store, pipeline: pipeline, controller: controller, natsOptions: internalNats)
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: server), .init(service: reloader), .init(service: app)],
+            services: [.init(service: server), .init(service: follower), .init(service: app)],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+    }
+
+    /// How membershipd itself connects to its nats-server: the internal identity over TLS.
+    func internalConnectOptions(_ identity: UserKeyPair) throws -> NatsConnectOptions {
+        var nats = NatsConnectOptions(servers: ["tls://\(Loopback.connectHost(options.bind)):\(options.natsPort)"], name: "membershipd-internal")
+        nats.tls = NatsTLSFiles(caFile: tls.ca, certFile: internalClientTLS.cert, keyFile: internalClientTLS.key)
+        nats.nkey = NatsNKeyCredentials(publicKey: identity.nkey, seed: try NatsNKeySeed(identity.seed))
+        nats.allowReconnect = true
+        return nats
     }
 }
 
 extension ServePlan {
     /// The HTTPS control plane on --bind:--http-port with the node's server certificate.
     func controlPlane(store: any AllowlistStore, pipeline: AclPipeline, controller: NatsServerController,
-                      identity: UserKeyPair) throws -> some Service {
-        var nats = NatsConnectOptions(servers: ["tls://\(Loopback.connectHost(options.bind)):\(options.natsPort)"], name: "membershipd-internal")
-        nats.tls = NatsTLSFiles(caFile: tls.ca, certFile: internalClientTLS.cert, keyFile: internalClientTLS.key)
-        nats.nkey = NatsNKeyCredentials(publicKey: identity.nkey, seed: try NatsNKeySeed(identity.seed))
-        nats.allowReconnect = true
-        let posture = NodePosture(controller: controller, busAuthEnforced: busAuthEnforced, natsOptions: nats,
+                      natsOptions: NatsConnectOptions) throws -> some Service {
+        let posture = NodePosture(controller: controller, busAuthEnforced: busAuthEnforced, natsOptions: natsOptions,
+                                  store: store, storeKind: options.store, cluster: options.clusterName,
                                   certificateExpiry: CertificateExpiry.of(tls.cert), logger: logger)
         let plane = ControlPlane(
             store: store, posture: { await posture.measure() },

@@ -24,8 +24,10 @@ extension UserCommand {
             // Domain values are validated here, so bad values exit 1 with the same words as the API.
             let user = User(signPub: try SignPub(hex: signPub), handle: try Handle(handle),
                             role: try Role(parsing: role), createdAt: Date())
-            try await store.open(create: true).addUser(user)
+            let opened = try await store.open(create: true)
+            try await opened.addUser(user)
             print("added \(user.handle) (\(user.role.rawValue)) sign-pub \(user.signPub) nkey \(user.nkey)")
+            if let report = await store.replicationReport(opened) { print(report) }
         }
     }
 
@@ -49,13 +51,14 @@ extension UserCommand {
         @OptionGroup var store: StoreOptions
 
         func run() async throws {
-            let store = try store.open(create: false)
-            let target = try await store.user(matching: user)
+            let opened = try await store.open(create: false)
+            let target = try await opened.user(matching: user)
             guard target.status == .active else {
                 throw StoreError.userRevoked("\(target.handle) (\(target.signPub))")
             }
-            let revoked = try await store.revokeUser(target.signPub, at: Date())
+            let revoked = try await opened.revokeUser(target.signPub, at: Date())
             print("revoked \(revoked.handle) sign-pub \(revoked.signPub)")
+            if let report = await store.replicationReport(opened) { print(report) }
         }
     }
 }

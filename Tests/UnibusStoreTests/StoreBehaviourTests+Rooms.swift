@@ -9,7 +9,7 @@ struct StoreRoomBehaviourTests {
     static let bob = Fixture.user("bob", 2)
 
     static func seeded(_ kind: StoreKind) async throws -> StoreHarness {
-        let h = try StoreHarness(kind)
+        let h = try await StoreHarness(kind)
         try await h.store.addUser(ana)
         try await h.store.addUser(bob)
         return h
@@ -95,7 +95,7 @@ struct StoreNonceBehaviourTests {
 
     @Test(arguments: StoreKind.allCases)
     func aNonceIsAcceptedOnce(_ kind: StoreKind) async throws {
-        let h = try StoreHarness(kind)
+        let h = try await StoreHarness(kind)
         let n = try NonceValue("nonce-0123456789abcdef")
         #expect(try await h.store.consumeNonce(n, expiresAt: Self.now + 300, now: Self.now))
         #expect(try await h.store.consumeNonce(n, expiresAt: Self.now + 400, now: Self.now + 100) == false)
@@ -104,7 +104,7 @@ struct StoreNonceBehaviourTests {
 
     @Test(arguments: StoreKind.allCases)
     func aNonceIsRefusedUntilItExpires(_ kind: StoreKind) async throws {
-        let h = try StoreHarness(kind)
+        let h = try await StoreHarness(kind)
         let n = try NonceValue("nonce-0123456789abcdef")
         #expect(try await h.store.consumeNonce(n, expiresAt: Self.now + 300, now: Self.now))
         #expect(try await h.store.consumeNonce(n, expiresAt: Self.now + 599, now: Self.now + 299) == false)
@@ -112,8 +112,8 @@ struct StoreNonceBehaviourTests {
 
     @Test("50 concurrent consumers of one nonce: exactly one wins", arguments: StoreKind.allCases)
     func concurrentConsumersOfOneNonce(_ kind: StoreKind) async throws {
-        let h = try StoreHarness(kind)
-        let stores = [h.store, try h.another()]
+        let h = try await StoreHarness(kind)
+        let stores = [h.store, try await h.another()]
         let n = try NonceValue("storm-0123456789abcdef")
         let wins = try await withThrowingTaskGroup(of: Bool.self) { group in
             for i in 0..<50 {

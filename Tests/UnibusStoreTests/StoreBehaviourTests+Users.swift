@@ -8,7 +8,7 @@ import UnibusTestSupport
 struct StoreUserBehaviourTests {
     @Test(arguments: StoreKind.allCases)
     func addedUserCanBeReadBackByKeyAndHandle(_ kind: StoreKind) async throws {
-        let h = try StoreHarness(kind)
+        let h = try await StoreHarness(kind)
         let ana = Fixture.user("ana", 1, role: .admin)
         try await h.store.addUser(ana)
         #expect(try await h.store.user(ana.signPub) == ana)
@@ -18,14 +18,14 @@ struct StoreUserBehaviourTests {
 
     @Test(arguments: StoreKind.allCases)
     func usersAreListedByHandle(_ kind: StoreKind) async throws {
-        let h = try StoreHarness(kind)
+        let h = try await StoreHarness(kind)
         for (i, handle) in ["zed", "ana", "mia"].enumerated() { try await h.store.addUser(Fixture.user(handle, i)) }
         #expect(try await h.store.users().map(\.handle.value) == ["ana", "mia", "zed"])
     }
 
     @Test(arguments: StoreKind.allCases)
     func reAddingAnActiveKeyIsRefusedAndChangesNothing(_ kind: StoreKind) async throws {
-        let h = try StoreHarness(kind)
+        let h = try await StoreHarness(kind)
         let ana = Fixture.user("ana", 1)
         try await h.store.addUser(ana)
         var again = ana
@@ -37,7 +37,7 @@ struct StoreUserBehaviourTests {
 
     @Test(arguments: StoreKind.allCases)
     func reAddingARevokedKeyIsRefused(_ kind: StoreKind) async throws {
-        let h = try StoreHarness(kind)
+        let h = try await StoreHarness(kind)
         let ana = Fixture.user("ana", 1)
         try await h.store.addUser(ana)
         let revoked = try await h.store.revokeUser(ana.signPub, at: Fixture.epoch + 5)
@@ -47,7 +47,7 @@ struct StoreUserBehaviourTests {
 
     @Test(arguments: StoreKind.allCases)
     func aTakenHandleIsRefused(_ kind: StoreKind) async throws {
-        let h = try StoreHarness(kind)
+        let h = try await StoreHarness(kind)
         try await h.store.addUser(Fixture.user("ana", 1))
         await #expect(throws: StoreError.handleTaken("ana")) { try await h.store.addUser(Fixture.user("ana", 2)) }
         #expect(try await h.store.users().count == 1)
@@ -55,7 +55,7 @@ struct StoreUserBehaviourTests {
 
     @Test(arguments: StoreKind.allCases)
     func revokeKeepsTheRecordAndMarksIt(_ kind: StoreKind) async throws {
-        let h = try StoreHarness(kind)
+        let h = try await StoreHarness(kind)
         let ana = Fixture.user("ana", 1)
         try await h.store.addUser(ana)
         let when = Fixture.epoch + 60
@@ -68,7 +68,7 @@ struct StoreUserBehaviourTests {
 
     @Test(arguments: StoreKind.allCases)
     func revokingAnUnknownUserIsRefused(_ kind: StoreKind) async throws {
-        let h = try StoreHarness(kind)
+        let h = try await StoreHarness(kind)
         let key = Fixture.keyPair(7).signPub
         await #expect(throws: StoreError.userNotFound(key.hex)) { _ = try await h.store.revokeUser(key, at: Fixture.epoch) }
         await #expect(throws: StoreError.userNotFound("nobody")) { _ = try await h.store.user(matching: "nobody") }
@@ -76,7 +76,7 @@ struct StoreUserBehaviourTests {
 
     @Test(arguments: StoreKind.allCases)
     func usersAreFoundBySignPubOrHandle(_ kind: StoreKind) async throws {
-        let h = try StoreHarness(kind)
+        let h = try await StoreHarness(kind)
         let ana = Fixture.user("ana", 1)
         try await h.store.addUser(ana)
         #expect(try await h.store.user(matching: "ana") == ana)
@@ -86,8 +86,8 @@ struct StoreUserBehaviourTests {
 
     @Test("two writers adding the same handle at once: exactly one wins", arguments: StoreKind.allCases)
     func concurrentAddsOfOneHandle(_ kind: StoreKind) async throws {
-        let h = try StoreHarness(kind)
-        let stores = [h.store, try h.another()]
+        let h = try await StoreHarness(kind)
+        let stores = [h.store, try await h.another()]
         for round in 0..<10 {
             let results = await withTaskGroup(of: Bool.self) { group in
                 for (i, store) in stores.enumerated() {

@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import UnibusCore
+import UnibusNats
+import UnibusStoreKV
+import UnibusSupervisor
+
+/// How an operator command reaches a running node's JetStream KV (contract: KV).
+struct KVOptions: ParsableArguments {
+    @Option(name: .customLong("nats-url"), help: "A node's NATS URL.") var natsURL = "nats://127.0.0.1:4250"
+    @Option(name: .customLong("internal-id-file"), help: "membershipd's internal identity (nkey seed, mode 0600).")
+    var internalIDFile = "./local_files/internal.id"
+    @Option(help: "CA of the node's server certificate (default ./local_files/tls/ca.crt on loopback; required otherwise).")
+    var ca: String?
+    @Option(name: .customLong("client-cert"), help: "Client certificate to present (default: client.crt beside the CA).")
+    var clientCert: String?
+    @Option(name: .customLong("client-key"), help: "Its key, mode 0600 (default: client.key beside the CA).")
+    var clientKey: String?
+    @Option(name: .customLong("kv-replicas"), help: "Replicas of buckets created by this command: 1 alone, 3 in a cluster.")
+    var kvReplicas = 1
+
+    /// Connection options as membershipd's internal identity, over TLS.
+    /// - Throws: a non-loopback URL without --ca; an unreadable or too-open identity file.
+    func connectOptions(name: String) throws -> NatsConnectOptions {
+        guard let url = URL(string: natsURL), let host = url.host, ["nats", "tls"].contains(url.scheme ?? "") else {
+            throw ServeError.invalid("--nats-url must look like nats://HOST:PORT, not '\(natsURL)'")
+        }
+        guard ca != nil || Loopback.isLoopback(host) else {
+            throw ServeError.invalid("--nats-url \(natsURL) is not loopback: give --ca (the CA of that node's server certificate)")
+        }
+        guard (1...5).contains(kvReplicas) else { throw ServeError.invalid("--kv-replicas must be from 1 to 5, not \(kvReplicas)") }
+        let caFile = ca ?? "./local_files/tls/ca.crt"
+        let dir = (caFile as NSString).deletingLastPathComponent
+        let cert = clientCert ?? (dir.isEmpty ? "client.crt" : "\(dir)/client.crt")
+        let key = clientKey ?? (dir.isEmpty ? "client.key" : "\(dir)/client.key")
+        _ = try SecureFile.readSecret(key)
+        let identity = try InternalIdentityFile.load(internalIDFile)
+        var options = NatsConnectOptions(servers: [natsURL.replacingOccurrences(of: "nats://", with: "tls://")], name: name, timeout: .seconds(3))
+        options.tls = NatsTLSFiles(caFile: caFile, certFile: cert, keyFile: key)
+        options.nkey = NatsNKeyCredentials(publicKey: identity.nkey, seed: try NatsNKeySeed(identity.seed))
+        options.allowReconnect = false
+        return options
+    }
+
+    /// Opens the live KV store of the node.
+    func open(name: String = "membershipd-cli") async throws -> KVAllowlistStore {
+        try await KVAllowlistStore.connect(try connectOptions(name: name), configuration: KVStoreConfiguration(replicas: kvReplicas))
+    }
+}
+
+/// Prints a bucket's replication, as operators want to see it after a write.
+enum ReplicationReport {
+    static func line(_ store: KVAllowlistStore, _ bucket: KVAllowlistStore.Bucket) async -> String {
+        do {
+            let s = try await store.jetStream.bucketStatus(bucket.rawValue)
+            let followers = s.followers.map { "\($0.name)\($0.current ? " current" : " lagging \($0.lag)")\($0.offline ? " offline" : "")" }
+            if s.replicas == 1 && s.leader == nil { return "\(s.bucket): replicas 1 (single server, no replication)" }
+            return "\(s.bucket): replicas \(s.replicas), leader \(s.leader ?? "none (no quorum)")"
+                + (followers.isEmpty ? "" : ", followers: " + followers.joined(separator: ", "))
+        } catch {
+            return "\(bucket.rawValue): replication status unavailable (\(error))"
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import Testing
+import UnibusCore
+import UnibusNats
+import UnibusStoreKV
+import UnibusTestSupport
+
+/// Rooms-by-member against members, nonces, revision-checked updates and the change feed.
+@Suite("KV store: consistency")
+struct KVConsistencyTests {
+    static let ana = Fixture.user("ana", 1, role: .admin)
+    static let bob = Fixture.user("bob", 2)
+    static let general = try! RoomID("general")
+
+    static func seeded(_ configuration: KVStoreConfiguration = KVStoreConfiguration()) async throws -> KVWorld {
+        let world = try await KVWorld(configuration)
+        try await world.store.addUser(ana)
+        try await world.store.addUser(bob)
+        try await world.store.createRoom(Fixture.room("general", by: ana))
+        return world
+    }
+
+    static var indexKey: String { "\(bob.signPub.hex).general" }
+    static var memberKey: String { "general.\(bob.signPub.hex)" }
+
+    @Test("crash in putMember after the index write: the room is not shown, the entry is repaired")
+    func crashAfterTheIndexWrite() async throws {
+        let world = try await Self.seeded()
+        // putMember writes the index entry first; the process dies before the membership.
+        let index = #"{"room":"general","sign_pub":"\#(Self.bob.signPub.hex)"}"#
+        _ = try await world.store.bucket(.roomsByMember).put(Self.indexKey, value: Data(index.utf8))
+
+        #expect(try await world.store.rooms(ofMember: Self.bob.signPub) == [])
+        #expect(try await world.store.members(of: Self.general).map(\.signPub) == [Self.ana.signPub])
+        #expect(try await world.store.bucket(.roomsByMember).get(Self.indexKey) == nil)  // repaired on read
+        // Running the command again completes it.
+        try await world.store.putMember(Fixture.member("general", Self.bob))
+        #expect(try await world.store.rooms(ofMember: Self.bob.signPub) == [Self.general])
+    }
+
+    @Test("crash in removeMember after the membership delete: the room is not shown, the entry is repaired")
+    func crashAfterTheMembershipDelete() async throws {
+        let world = try await Self.seeded()
+        try await world.store.putMember(Fixture.member("general", Self.bob))
+        // removeMember deletes the membership first; the process dies before the index entry.
+        try await world.store.bucket(.members).delete(Self.memberKey)
+
+        #expect(try await world.store.rooms(ofMember: Self.bob.signPub) == [])
+        #expect(try await world.store.bucket(.roomsByMember).get(Self.indexKey) == nil)
+        await #expect(throws: StoreError.memberNotFound(room: "general", signPub: Self.bob.signPub.hex)) {
+            try await world.store.removeMember(room: Self.general, signPub: Self.bob.signPub)
+        }
+    }
+
+    @Test("put and remove racing on one membership from two nodes: the index always covers it")
+    func racingPutAndRemoveKeepTheIndex() async throws {
+        let world = try await Self.seeded()
+        let other = try await KVAllowlistStore.connect(world.server.options(name: "other"))
+        for round in 0..<15 {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { try? await world.store.putMember(Fixture.member("general", Self.bob, round % 2 == 0 ? .member : .owner)) }
+                group.addTask { try? await other.removeMember(room: Self.general, signPub: Self.bob.signPub) }
+                group.addTask { try? await other.putMember(Fixture.member("general", Self.bob)) }
+            }
+            let isMember = try await world.store.bucket(.members).get(Self.memberKey) != nil
+            let indexed = try await world.store.bucket(.roomsByMember).get(Self.indexKey) != nil
+            #expect(!isMember || indexed, "round \(round): a membership without its index entry")
+            #expect(try await other.rooms(ofMember: Self.bob.signPub) == (isMember ? [Self.general] : []))
+        }
+    }
+
+    @Test("concurrent role changes and revokes from two nodes: every one lands, none is lost")
+    func revisionCheckedUpdatesRetry() async throws {
+        let world = try await Self.seeded()
+        let other = try await KVAllowlistStore.connect(world.server.options(name: "other"))
+        let users = (10..<30).map { Fixture.user("u\($0)", $0) }
+        for user in users { try await world.store.addUser(user) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (i, user) in users.enumerated() {
+                let store = i % 2 == 0 ? world.store : other
+                group.addTask { _ = try await store.revokeUser(user.signPub, at: Fixture.epoch + 1) }
+                group.addTask { _ = try await (i % 2 == 0 ? other : world.store).revokeUser(user.signPub, at: Fixture.epoch + 2) }
+                group.addTask { try await store.putMember(Fixture.member("general", Self.bob, i % 2 == 0 ? .owner : .member)) }
+            }
+            try await group.waitForAll()
+        }
+        let revoked = try await other.users().filter { $0.status == .revoked }
+        #expect(revoked.count == users.count)
+        #expect(revoked.allSatisfy { $0.revokedAt == Fixture.epoch + 1 || $0.revokedAt == Fixture.epoch + 2 })
+    }
+
+    @Test func aNonceIsAWriteThatStaysUntilTheBucketMaxAgeExpiresIt() async throws {
+        let world = try await KVWorld(KVStoreConfiguration(nonceTTL: .seconds(1)))
+        let nonce = try NonceValue("ttl-0123456789abcdef")
+        let now = Date()
+        #expect(try await world.store.consumeNonce(nonce, expiresAt: now + 1, now: now))
+        #expect(try await world.store.consumeNonce(nonce, expiresAt: now + 1, now: now) == false)
+        let stored = try #require(try await world.store.bucket(.nonces).get(nonce.value))
+        #expect(stored.operation == .put)  // a value, never a delete marker
+        // JetStream removes it after max age; then the value may be used again.
+        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(250)) {
+            (try? await world.store.consumeNonce(nonce, expiresAt: Date() + 1, now: Date())) == true
+        })
+    }
+
+    @Test func aNonceFailsClosedWhenTheServerIsGone() async throws {
+        let world = try await KVWorld()
+        world.server.stop()
+        let error = await storeError { _ = try await world.store.consumeNonce(try NonceValue("gone-0123456789abcdef"), expiresAt: Date() + 300, now: Date()) }
+        guard case .unavailable = error else { Issue.record("expected unavailable, got \(String(describing: error))"); return }
+    }
+
+    @Test func theChangeFeedSignalsWritesFromAnotherConnection() async throws {
+        let world = try await Self.seeded()
+        let feed = AsyncRecorder(KVChangeFeed(store: world.store).changes())
+        try await Task.sleep(for: .milliseconds(300))  // the watches are live
+        let before = feed.items.count
+        let other = try await KVAllowlistStore.connect(world.server.options(name: "cli"))
+        _ = try await other.revokeUser(Self.bob.signPub, at: Fixture.epoch)
+        #expect(await feed.count(atLeast: before + 1))
+        let afterRevoke = feed.items.count
+        try await other.putMember(Fixture.member("general", Self.ana, .member))
+        #expect(await feed.count(atLeast: afterRevoke + 1))
+    }
+}

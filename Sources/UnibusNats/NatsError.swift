@@ -38,6 +38,9 @@ public struct NatsError: Error, CustomStringConvertible, Sendable, Hashable {
     public var isTimeout: Bool { status == NATS_TIMEOUT.rawValue }
     /// A request found no subscriber on its subject (`NATS_NO_RESPONDERS`).
     public var isNoResponders: Bool { status == NATS_NO_RESPONDERS.rawValue }
+    /// What a JetStream API request gets for a few milliseconds while nats-server 2.9.10
+    /// applies an authorization reload: no responders, or "JetStream not enabled for account".
+    public var isTransientDuringReload: Bool { isNoResponders || detail.contains("JetStream not enabled for account") }
     /// The key, stream or bucket does not exist (`NATS_NOT_FOUND`).
     public var isNotFound: Bool { status == NATS_NOT_FOUND.rawValue }
     /// The connection is closed (`NATS_CONNECTION_CLOSED`).

@@ -144,7 +144,7 @@ let package = Package(
         .testTarget(
             name: "MembershipdTests",
             dependencies: [
-                "UnibusCore", "UnibusStoreSQLite", "UnibusNats", "UnibusTestSupport",
+                "UnibusCore", "UnibusStoreSQLite", "UnibusStoreKV", "UnibusNats", "UnibusSupervisor", "UnibusTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),

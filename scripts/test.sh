@@ -8,7 +8,8 @@ swift build --build-tests
 if [ -x .venv/bin/python3 ]; then export UNIBUS_PYTHON="$PWD/.venv/bin/python3"; fi
 # Swift Testing runs suites in parallel; suites that start nats-server are marked .serialized.
 swift test --skip-build "$@"
-# No process started by the suite may outlive it.
+# No process started by the suite may outlive it (give fixtures being released a moment).
+for _ in $(seq 1 50); do pgrep -f 'unibus-test' >/dev/null 2>&1 || break; sleep 0.2; done
 if pgrep -f 'unibus-test' >/dev/null 2>&1; then
   echo "error: processes started by the test suite are still running:" >&2
   pgrep -af 'unibus-test' >&2

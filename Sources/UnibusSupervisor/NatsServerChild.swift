@@ -188,8 +188,9 @@ enum NatsServerLogLine: Equatable {
 /// A thread that lives as long as the process and spawns every child: Linux delivers a
 /// parent-death signal when the *thread* that forked the child exits, so a short-lived worker
 /// thread must never be the one that forks.
-final class SpawnThread: @unchecked Sendable {
-    static let shared = SpawnThread()
+public final class SpawnThread: @unchecked Sendable {
+    /// The one spawning thread of the process.
+    public static let shared = SpawnThread()
     private let lock = NSCondition()
     private var jobs: [() -> Void] = []
 
@@ -207,7 +208,8 @@ final class SpawnThread: @unchecked Sendable {
         thread.start()
     }
 
-    func run(_ body: @escaping () throws -> Void) throws {
+    /// Runs `body` (typically `Process.run()`) on the spawning thread and waits for it.
+    public func run(_ body: @escaping () throws -> Void) throws {
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var failure: (any Error)?
         lock.lock()

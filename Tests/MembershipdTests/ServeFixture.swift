@@ -3,6 +3,7 @@ import Testing
 import UnibusCore
 import UnibusNats
 import UnibusStoreSQLite
+import UnibusSupervisor
 import UnibusTestSupport
 
 /// A real `membershipd serve` process in a temp working directory, on free loopback ports, with
@@ -17,8 +18,11 @@ final class ServeFixture: @unchecked Sendable {
 
     init(natsServer: String, arguments: [String] = [], environment: [String: String] = [:]) throws {
         self.natsServer = natsServer
-        process.executableURL = CLI.executable
-        process.arguments = ["serve", "--nats-port", "\(natsPort)", "--http-port", "\(httpPort)",
+        // Under `setpriv --pdeathsig KILL`, spawned from a thread that lives as long as the test
+        // process: if the runner dies or exits with a fixture still alive, membershipd (and so
+        // its nats-server) goes with it.
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        process.arguments = ["--pdeathsig", "KILL", "--", CLI.executable.path, "serve", "--nats-port", "\(natsPort)", "--http-port", "\(httpPort)",
                              "--nats-server", natsServer] + arguments
         process.currentDirectoryURL = dir.url
         var env = ProcessInfo.processInfo.environment
@@ -29,7 +33,7 @@ final class ServeFixture: @unchecked Sendable {
         process.standardError = err
         process.standardOutput = FileHandle.nullDevice
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        try SpawnThread.shared.run { try self.process.run() }
         logBuffer.drain(err.fileHandleForReading)
     }
 

@@ -133,3 +133,17 @@ extension KVAllowlistStore {
         guard user.status == .active else { throw StoreError.userRevoked(signPub.hex) }
     }
 }
+
+extension KVAllowlistStore: TolerantACLSource {
+    /// Every user and membership that passes validation; the others are named in `problems`.
+    public func aclRecords() async throws -> ACLRecords {
+        var records = ACLRecords(users: [], members: [])
+        for entry in try await users.list() where !entry.key.contains(".") {
+            do { records.users.append(try KVCodec.user(entry)) } catch { records.problems.append("\(error)") }
+        }
+        for entry in try await members.list() {
+            do { records.members.append(try KVCodec.member(entry)) } catch { records.problems.append("\(error)") }
+        }
+        return records
+    }
+}

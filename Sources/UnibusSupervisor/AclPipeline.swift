@@ -34,7 +34,8 @@ public actor AclPipeline {
     /// Renders the full config for the current allowlist.
     public func render() async throws -> (text: String, users: Int) {
         guard busAuthEnforced else { return (try NatsServerConfigRenderer.render(settings, authorization: nil), 0) }
-        let snapshot = try await store.snapshot(internalNkey: internalNkey)
+        let (snapshot, problems) = try await store.aclSnapshot(internalNkey: internalNkey)
+        for problem in problems { logger.error("left out of the ACL (grants nothing until repaired): \(problem)") }
         let authorization = try AuthorizationRenderer.render(snapshot)
         let users = snapshot.users.filter { $0.status == .active }.count
         return (try NatsServerConfigRenderer.render(settings, authorization: authorization), users)

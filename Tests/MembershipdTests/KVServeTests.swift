@@ -73,6 +73,22 @@ struct KVServeTests {
         #expect(await events.contains(within: .seconds(10)) { $0 == .closed || $0 == .disconnected })
     }
 
+    @Test("a corrupt value in the KV is reported and left out, and never blocks a revocation")
+    func corruptValueDoesNotBlockRevocation() async throws {
+        let node = try await Node()
+        let bob = try node.add("bob", 2)
+        let store = try await node.store()
+        let bogus = Fixture.keyPair(9).signPub.hex
+        _ = try await store.bucket(.users).put(bogus, value: Data("{not json".utf8))
+        var connection: NatsConnection?
+        _ = await eventually(timeout: .seconds(10)) { connection = try? await node.serve.connect(bob, handle: "bob"); return connection != nil }
+        let events = AsyncRecorder(try #require(connection, "\(node.serve.log)").events)
+        #expect(try node.cli(["user", "revoke", "bob"]).status == 0)
+        #expect(await events.contains(within: .seconds(10)) { $0 == .closed || $0 == .disconnected }, "\(node.serve.log)")
+        #expect(node.serve.log.contains("left out of the ACL"))
+        #expect(!(try String(contentsOfFile: node.serve.dir.file("local_files/nats-server.conf"), encoding: .utf8)).contains(Fixture.keyPair(9).nkey))
+    }
+
     @Test("healthz reports the KV store and a real canary write")
     func healthzOnKV() async throws {
         let node = try await Node()

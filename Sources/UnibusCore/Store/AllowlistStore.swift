@@ -43,7 +43,37 @@ public protocol AllowlistStore: Sendable {
     func consumeNonce(_ nonce: NonceValue, expiresAt: Date, now: Date) async throws -> Bool
 }
 
+/// The records the ACL is rendered from, and those that could not be read.
+public struct ACLRecords: Sendable {
+    public var users: [User]
+    public var members: [Member]
+    /// One line per stored record that failed validation (left out: it grants nothing).
+    public var problems: [String]
+    public init(users: [User], members: [Member], problems: [String] = []) {
+        self.users = users
+        self.members = members
+        self.problems = problems
+    }
+}
+
+/// Stores that can skip unreadable records when rendering the ACL, so that one corrupt value
+/// never blocks every later revocation. Leaving a record out only ever removes rights.
+public protocol TolerantACLSource: AllowlistStore {
+    func aclRecords() async throws -> ACLRecords
+}
+
 extension AllowlistStore {
+    /// The allowlist as the ACL renderer needs it, with any records that had to be left out.
+    public func aclSnapshot(internalNkey: String) async throws -> (snapshot: AllowlistSnapshot, problems: [String]) {
+        let records: ACLRecords
+        if let tolerant = self as? any TolerantACLSource {
+            records = try await tolerant.aclRecords()
+        } else {
+            records = ACLRecords(users: try await users(), members: try await allMembers())
+        }
+        return (AllowlistSnapshot(users: records.users, members: records.members, internalNkey: internalNkey), records.problems)
+    }
+
     /// The allowlist as the ACL renderer needs it.
     public func snapshot(internalNkey: String) async throws -> AllowlistSnapshot {
         AllowlistSnapshot(users: try await users(), members: try await allMembers(), internalNkey: internalNkey)

@@ -16,8 +16,8 @@ struct KVOptions: ParsableArguments {
     var clientCert: String?
     @Option(name: .customLong("client-key"), help: "Its key, mode 0600 (default: client.key beside the CA).")
     var clientKey: String?
-    @Option(name: .customLong("kv-replicas"), help: "Replicas of buckets created by this command: 1 alone, 3 in a cluster.")
-    var kvReplicas = 1
+    @Option(name: .customLong("kv-replicas"), help: "Replicas of buckets this creates: 1 alone, 3 in a cluster (default: as the node's buckets have, else 1).")
+    var kvReplicas: Int?
 
     /// Connection options as membershipd's internal identity, over TLS.
     /// - Throws: a non-loopback URL without --ca; an unreadable or too-open identity file.
@@ -28,7 +28,7 @@ struct KVOptions: ParsableArguments {
         guard ca != nil || Loopback.isLoopback(host) else {
             throw ServeError.invalid("--nats-url \(natsURL) is not loopback: give --ca (the CA of that node's server certificate)")
         }
-        guard (1...5).contains(kvReplicas) else { throw ServeError.invalid("--kv-replicas must be from 1 to 5, not \(kvReplicas)") }
+        if let kvReplicas, !(1...5).contains(kvReplicas) { throw ServeError.invalid("--kv-replicas must be from 1 to 5, not \(kvReplicas)") }
         let caFile = ca ?? "./local_files/tls/ca.crt"
         let dir = (caFile as NSString).deletingLastPathComponent
         let cert = clientCert ?? (dir.isEmpty ? "client.crt" : "\(dir)/client.crt")
@@ -42,9 +42,23 @@ struct KVOptions: ParsableArguments {
         return options
     }
 
-    /// Opens the live KV store of the node.
+    /// Opens the live KV store of the node. Without --kv-replicas, existing buckets are used with
+    /// the replicas they have (a command never fights the node that created them).
     func open(name: String = "membershipd-cli") async throws -> KVAllowlistStore {
-        try await KVAllowlistStore.connect(try connectOptions(name: name), configuration: KVStoreConfiguration(replicas: kvReplicas))
+        let options = try connectOptions(name: name)
+        let connection: NatsConnection
+        do {
+            connection = try await NatsConnection.connect(options)
+        } catch {
+            throw StoreError.unavailable("cannot reach nats-server at \(natsURL): \(error.detail); check --nats-url and that membershipd serve runs there")
+        }
+        var replicas = kvReplicas ?? 1
+        if kvReplicas == nil, let js = try? await NatsJetStream(connection: connection),
+            let existing = try? await js.bucketStatus(KVAllowlistStore.Bucket.users.rawValue)
+        {
+            replicas = existing.replicas
+        }
+        return try await KVAllowlistStore(connection: connection, configuration: KVStoreConfiguration(replicas: replicas))
     }
 }
 

@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+import UnibusCore
+import UnibusNats
+import UnibusTestSupport
+
+/// Three real membershipd nodes (three nats-servers with real routes on loopback), KV R3.
+@Suite("cluster of three: KV R3, revocation and nonces across nodes", .serialized)
+struct ClusterTests {
+    final class Cluster: @unchecked Sendable {
+        let nodes: [ServeFixture]
+        init() async throws {
+            let routePorts = (0..<3).map { _ in FreePort.next() }
+            let routes = routePorts.map { "nats-route://127.0.0.1:\($0)" }.joined(separator: ",")
+            nodes = try (0..<3).map { i in
+                try ServeFixture(natsServer: NatsServerBinaries.debian, arguments: [
+                    "--store", "kv", "--kv-replicas", "3", "--server-name", "n\(i + 1)", "--cluster-name", "unibus-test",
+                    "--cluster-port", "\(routePorts[i])", "--routes", routes,
+                ])
+            }
+            for node in nodes {
+                try await node.waitUntilReady()
+                guard await eventually(timeout: .seconds(40), { node.log.contains("KV allowlist open (replicas 3)") }) else {
+                    throw FixtureFailure("R3 KV never opened:\n\(node.log)")
+                }
+            }
+        }
+        func kvFlags(_ node: ServeFixture) -> [String] {
+            ["--store", "kv", "--nats-url", "nats://127.0.0.1:\(node.natsPort)", "--ca", "\(node.tls)/ca.crt",
+             "--internal-id-file", node.dir.file("local_files/internal.id")]
+        }
+    }
+
+    @Test("a user added on node 1 connects to node 3; revoked on node 1, its node-3 connection closes")
+    func revocationReachesEveryNode() async throws {
+        let c = try await Cluster()
+        let bob = Fixture.keyPair(2)
+        let add = try CLI.run(["user", "add", "--handle", "bob", "--sign-pub", bob.signPub.hex, "--role", "member"] + c.kvFlags(c.nodes[0]))
+        #expect(add.status == 0, "\(add.stderr)\n\(c.nodes[0].log.suffix(2500))")
+        #expect(add.stdout.contains("replicas 3, leader n"), "\(add.stdout)")
+        var connection: NatsConnection?
+        _ = await eventually(timeout: .seconds(15)) { connection = try? await c.nodes[2].connect(bob, handle: "bob"); return connection != nil }
+        let events = AsyncRecorder(try #require(connection, "bob never reached node 3:\n\(c.nodes[2].log)").events)
+        let start = ContinuousClock.now
+        #expect(try CLI.run(["user", "revoke", "bob"] + c.kvFlags(c.nodes[0])).status == 0)
+        #expect(await events.contains(within: .seconds(15)) { $0 == .closed || $0 == .disconnected }, "\(c.nodes[2].log)")
+        print("cluster: revoke on n1 -> connection on n3 closed in \(ContinuousClock.now - start)")
+        let status = try CLI.run(["cluster", "status"] + c.kvFlags(c.nodes[1]).dropFirst(2))
+        #expect(status.status == 0 && status.stdout.contains("UNIBUS_nonces: replicas 3"), "\(status.stdout)\(status.stderr)")
+    }
+
+    @Test("a nonce used on node 1 is refused on node 3; healthz shows the cluster")
+    func nonceIsOnceCluster() async throws {
+        let c = try await Cluster()
+        let ana = Fixture.keyPair(1)
+        #expect(try CLI.run(["user", "add", "--handle", "ana", "--sign-pub", ana.signPub.hex, "--role", "admin"] + c.kvFlags(c.nodes[0])).status == 0)
+        let a = APIClient(c.nodes[0]), b = APIClient(c.nodes[2])
+        let nonce = RequestSigner.randomNonce()
+        var first: APIClient.Answer?
+        _ = await eventually(timeout: .seconds(10)) {
+            first = try? await a.send("GET", "/v1/me", key: ana, nonce: nonce)
+            return first?.status != 401 || first?.code != "unknown-key"
+        }
+        #expect(first?.status == 200, "\(String(describing: first))")
+        let replay = try await b.send("GET", "/v1/me", key: ana, nonce: nonce)
+        #expect(replay.status == 401 && replay.code == "replayed", "\(replay)")
+        let health = try await b.raw("GET", "/healthz", body: nil, headers: [])
+        let cluster = (health.json as? [String: Any])?["cluster"] as? [String: Any]
+        #expect(cluster?["name"] as? String == "unibus-test")
+        #expect(cluster?["routes"] as? Int == 2, "\(health)")
+        await a.shutdown()
+        await b.shutdown()
+    }
+}

@@ -144,7 +144,7 @@ enum PubSubBench {
         var notes = "Load average (1/5/15 min) before: \(loadBefore); after: \(loadAverage())."
         if asyncErrors > 0 { notes += " nats.c reported \(asyncErrors) asynchronous errors (see stderr)." }
         if retries > 0 { notes += " \(retries) nats.c connect(s) refused with Authorization Violation and retried." }
-        return report(cfg, raw: results["raw"]!, unibus: results["unibus"]!, version: executable.version.description) + notes + "\n"
+        return report(cfg, raw: results["raw"]!, unibus: results["unibus"]!, version: executable.version.description) + "\n" + notes + "\n"
     }
 
     static func report(_ cfg: BenchConfig, raw: Samples, unibus: Samples, version: String) -> String {

@@ -42,7 +42,7 @@ enum RevokeBench {
         for size in cfg.sizes {
             results.append(try await measure(size: size, cfg, executable))
         }
-        return report(cfg, results) + "Load average (1/5/15 min) before: \(loadBefore); after: \(loadAverage()).\n"
+        return report(cfg, results) + "\nLoad average (1/5/15 min) before: \(loadBefore); after: \(loadAverage()).\n"
     }
 
     static func measure(size: Int, _ cfg: BenchConfig, _ executable: NatsServerExecutable) async throws -> SizeResult {

@@ -71,4 +71,28 @@ struct ClusterTests {
         await a.shutdown()
         await b.shutdown()
     }
+
+    @Test("without quorum the control plane fails closed: signed requests and healthz answer 503")
+    func noQuorumFailsClosed() async throws {
+        let c = try await Cluster()
+        let ana = Fixture.keyPair(1)
+        #expect(try CLI.run(["user", "add", "--handle", "ana", "--sign-pub", ana.signPub.hex, "--role", "admin"] + c.kvFlags(c.nodes[0])).status == 0)
+        let api = APIClient(c.nodes[0])
+        var ok: APIClient.Answer?
+        _ = await eventually(timeout: .seconds(10)) { ok = try? await api.send("GET", "/v1/me", key: ana); return ok?.status == 200 }
+        #expect(ok?.status == 200, "\(String(describing: ok))")
+        c.nodes[1].stop()
+        c.nodes[2].stop()
+        let start = ContinuousClock.now
+        let refused = try await api.send("GET", "/v1/me", key: ana)
+        #expect(refused.status == 503 && refused.code == "unavailable", "\(refused)")
+        #expect(ContinuousClock.now - start < .seconds(15))
+        let write = try await api.send("POST", "/v1/rooms", body: Data(#"{"id":"lonely"}"#.utf8), key: ana)
+        #expect(write.status == 503, "\(write)")
+        var health: APIClient.Answer?
+        _ = await eventually(timeout: .seconds(15)) { health = try? await api.raw("GET", "/healthz", body: nil, headers: []); return health?.status == 503 }
+        #expect(health?.status == 503, "\(String(describing: health))")
+        #expect((health?.json as? [String: Any])?["jetstream"] as? String == "no-quorum", "\(String(describing: health))")
+        await api.shutdown()
+    }
 }

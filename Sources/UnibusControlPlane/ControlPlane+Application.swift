@@ -7,8 +7,10 @@ extension ControlPlane {
     /// The HTTPS application on `host:port` with the node's server certificate; run it as a
     /// service in the node's `ServiceGroup`.
     /// - Throws: when the certificate or key cannot be loaded.
-    public func application(host: String, port: Int, certificateFile: String, keyFile: String,
-                            logger: Logger) throws -> some ApplicationProtocol {
+    public func application(
+        host: String, port: Int, certificateFile: String, keyFile: String,
+        logger: Logger
+    ) throws -> some ApplicationProtocol {
         let chain = try NIOSSLCertificate.fromPEMFile(certificateFile).map { NIOSSLCertificateSource.certificate($0) }
         let key = try NIOSSLPrivateKey(file: keyFile, format: .pem)
         var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))

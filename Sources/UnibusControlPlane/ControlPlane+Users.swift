@@ -14,8 +14,9 @@ extension ControlPlane {
         router.post("/v1/users") { _, context in
             try Self.requireAdmin(context)
             let body = try JSONBody(context.body, allowed: ["sign_pub", "handle", "role"])
-            let user = User(signPub: try SignPub(hex: body.string("sign_pub")), handle: try Handle(body.string("handle")),
-                            role: try Role(parsing: body.string("role")), createdAt: now())
+            let user = User(
+                signPub: try SignPub(hex: body.string("sign_pub")), handle: try Handle(body.string("handle")),
+                role: try Role(parsing: body.string("role")), createdAt: now())
             try await store.addUser(user)
             try await applyACL()
             return try JSONResponse.make(UserPresentation(user), status: .created)

@@ -16,8 +16,10 @@ public struct ControlPlane: Sendable {
     /// - Parameters:
     ///   - posture: the live health of the node, asked on each `/healthz`.
     ///   - allowlistChanged: applies a data-plane change (ACL render + reload) before the 2xx is sent.
-    public init(store: any AllowlistStore, posture: @escaping @Sendable () async -> Posture,
-                allowlistChanged: @escaping @Sendable () async throws -> Void, now: @escaping @Sendable () -> Date = Date.init) {
+    public init(
+        store: any AllowlistStore, posture: @escaping @Sendable () async -> Posture,
+        allowlistChanged: @escaping @Sendable () async throws -> Void, now: @escaping @Sendable () -> Date = Date.init
+    ) {
         self.store = store
         self.posture = posture
         self.allowlistChanged = allowlistChanged
@@ -38,15 +40,17 @@ public struct ControlPlane: Sendable {
     /// Applies a data-plane change before the 2xx; a failed reload is a 503, never a success.
     func applyACL() async throws {
         do { try await allowlistChanged() } catch {
-            throw APIError.unavailable("the change is stored but the ACL reload failed (\(error)); the previous ACL stays in force until the next successful reload")
+            throw APIError.unavailable(
+                "the change is stored but the ACL reload failed (\(error)); the previous ACL stays in force until the next successful reload")
         }
     }
 
     func healthz() async throws -> Response {
         let p = await posture()
         let body = try JSONEncoder.api.encode(p)
-        return Response(status: p.status == "ok" ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
-                        body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        return Response(
+            status: p.status == "ok" ? .ok : .serviceUnavailable, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }
 

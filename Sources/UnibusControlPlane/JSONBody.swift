@@ -1,4 +1,5 @@
 import Foundation
+import Hummingbird
 import NIOCore
 
 /// A request body as a JSON object, checked strictly: no unknown fields, required fields present,
@@ -13,7 +14,8 @@ struct JSONBody {
         }
         let unknown = Set(object.keys).subtracting(allowed)
         guard unknown.isEmpty else {
-            throw APIError.invalid("unknown field(s) \(unknown.sorted().joined(separator: ", ")); allowed: \(allowed.sorted().joined(separator: ", "))")
+            throw APIError.invalid(
+                "unknown field(s) \(unknown.sorted().joined(separator: ", ")); allowed: \(allowed.sorted().joined(separator: ", "))")
         }
         fields = object
     }
@@ -37,9 +39,8 @@ struct JSONBody {
 /// JSON responses.
 enum JSONResponse {
     static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-        Response(status: status, headers: [.contentType: "application/json"],
-                 body: .init(byteBuffer: ByteBuffer(bytes: try JSONEncoder.api.encode(value))))
+        Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: try JSONEncoder.api.encode(value))))
     }
 }
-
-import Hummingbird

@@ -30,8 +30,10 @@ public struct Posture: Encodable, Sendable {
     public var lastACLReload: LastReload?
     public var serverCertificateExpires: String?
 
-    public init(status: String, version: String, busAuth: String, acl: Bool, tls: Bool, store: String, cluster: Cluster?,
-                jetstream: String, lastACLReload: LastReload?, serverCertificateExpires: String?) {
+    public init(
+        status: String, version: String, busAuth: String, acl: Bool, tls: Bool, store: String, cluster: Cluster?,
+        jetstream: String, lastACLReload: LastReload?, serverCertificateExpires: String?
+    ) {
         self.status = status
         self.version = version
         self.busAuth = busAuth

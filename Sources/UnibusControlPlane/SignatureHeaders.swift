@@ -78,7 +78,8 @@ enum SignatureHeaders {
                 atKey = true
                 current = ""
                 continue
-            case "=", ";" where atKey:
+            case "=",
+                ";" where atKey:
                 if atKey { keys.append(current.trimmingCharacters(in: .whitespaces)); atKey = false }
             default: break
             }

@@ -68,9 +68,10 @@ public struct SignedRequestAuthenticator: RouterMiddleware {
     }
 
     static func signedRequest(_ request: Request) -> SignedRequest {
-        SignedRequest(method: request.method.rawValue, scheme: "https", authority: request.head.authority ?? "",
-                      path: request.uri.path, query: request.uri.query,
-                      headers: request.headers.map { ($0.name.canonicalName, $0.value) })
+        SignedRequest(
+            method: request.method.rawValue, scheme: "https", authority: request.head.authority ?? "",
+            path: request.uri.path, query: request.uri.query,
+            headers: request.headers.map { ($0.name.canonicalName, $0.value) })
     }
 }
 

@@ -43,7 +43,11 @@ final class NatsConnectionCallbacks: Sendable {
     func noteRefusedNonce() { refusedNonce.withLock { $0 = true } }
 
     /// Whether a nonce was refused since the last call; resets the flag.
-    func takeRefusedNonce() -> Bool { refusedNonce.withLock { flag in defer { flag = false }; return flag } }
+    func takeRefusedNonce() -> Bool {
+        refusedNonce.withLock { flag in
+            defer { flag = false }; return flag
+        }
+    }
 
     /// Returns once nats.c has reported the connection closed.
     func waitUntilClosed() async {

@@ -114,8 +114,10 @@ public struct NatsKVBucketStatus: Sendable, Hashable {
         if let cluster = info.Cluster?.pointee, let replicas = cluster.Replicas {
             for index in 0..<Int(cluster.ReplicasLen) {
                 guard let peer = replicas[index]?.pointee else { continue }
-                followers.append(Follower(name: peer.Name.map { String(cString: $0) } ?? "?", current: peer.Current,
-                                          offline: peer.Offline, lag: peer.Lag))
+                followers.append(
+                    Follower(
+                        name: peer.Name.map { String(cString: $0) } ?? "?", current: peer.Current,
+                        offline: peer.Offline, lag: peer.Lag))
             }
         }
     }

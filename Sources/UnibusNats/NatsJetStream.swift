@@ -64,8 +64,9 @@ public final class NatsJetStream: @unchecked Sendable {
             let status = js_GetAccountInfo(&info, handle.pointer, nil, &code)
             defer { if let info { jsAccountInfo_Destroy(info) } }
             if status != NATS_OK, code == JSNotEnabledForAccountErr || code == JSNotEnabledErr {
-                throw NatsError(operation: "JetStream account info", status: NATS_NO_RESPONDERS.rawValue,
-                                detail: NatsError.lastErrorText(for: status))
+                throw NatsError(
+                    operation: "JetStream account info", status: NATS_NO_RESPONDERS.rawValue,
+                    detail: NatsError.lastErrorText(for: status))
             }
             try NatsError.check(status, "JetStream account info")
         }

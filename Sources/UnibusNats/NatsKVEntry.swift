@@ -61,7 +61,8 @@ extension NatsKVEntry {
         guard !bytes.isEmpty, bytes.first != 0x2e, bytes.last != 0x2e else { return false }
         var previous: UInt8 = 0
         for byte in bytes {
-            let ok = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a)
+            let ok =
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a)
                 || [0x2d, 0x5f, 0x2f, 0x5c, 0x3d].contains(byte) || (byte == 0x2e && previous != 0x2e)
             guard ok else { return false }
             previous = byte

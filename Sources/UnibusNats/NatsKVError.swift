@@ -68,7 +68,8 @@ extension NatsKVError {
         // JetStream API errors a cluster without a leader answers with (10008 "JetStream system
         // temporarily unavailable"; "cluster not available" in older texts).
         let text = error.detail.lowercased()
-        return status == NATS_ERR && (text.contains("temporarily unavailable") || text.contains("not available")
-            || text.contains("no suitable peers") || text.contains("insufficient resources"))
+        return status == NATS_ERR
+            && (text.contains("temporarily unavailable") || text.contains("not available")
+                || text.contains("no suitable peers") || text.contains("insufficient resources"))
     }
 }

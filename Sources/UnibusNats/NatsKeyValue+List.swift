@@ -43,15 +43,17 @@ extension NatsKeyValue {
         while !(caughtUp && seen >= required) {
             let remaining = (deadline - ContinuousClock.now).natsMilliseconds
             guard remaining > 0 else {
-                throw NatsError(operation: operation, status: NATS_TIMEOUT.rawValue,
-                                detail: "the replica serving the listing is behind the leader (saw sequence \(seen) of \(required))")
+                throw NatsError(
+                    operation: operation, status: NATS_TIMEOUT.rawValue,
+                    detail: "the replica serving the listing is behind the leader (saw sequence \(seen) of \(required))")
             }
             var next: OpaquePointer?
             let status = kvWatcher_Next(&next, watcher, remaining)
             if status == NATS_TIMEOUT {
-                throw NatsError(operation: operation, status: status.rawValue,
-                                detail: "no answer from the replica serving the listing within \(jetStream.wait) "
-                                    + "(saw sequence \(seen) of \(required), initial values \(caughtUp ? "done" : "pending"))")
+                throw NatsError(
+                    operation: operation, status: status.rawValue,
+                    detail: "no answer from the replica serving the listing within \(jetStream.wait) "
+                        + "(saw sequence \(seen) of \(required), initial values \(caughtUp ? "done" : "pending"))")
             }
             try NatsError.check(status, operation)
             guard let next else { caughtUp = true; continue }  // end of the initial values

@@ -24,9 +24,11 @@ extension NatsKeyValue {
             while let message = try Self.nextMessage(connection, api: api, seq: next, filter: filter, timeout: timeout) {
                 let key = String(message.subject.dropFirst(prefix.count))
                 let operation = NatsKVEntry.operation(header: Self.kvOperation(in: message.hdrs))
-                values[key] = operation == .put
-                    ? NatsKVEntry(key: key, value: message.data ?? Data(), revision: message.seq,
-                                  created: MsgGetResponse.date(message.time) ?? Date(timeIntervalSince1970: 0))
+                values[key] =
+                    operation == .put
+                    ? NatsKVEntry(
+                        key: key, value: message.data ?? Data(), revision: message.seq,
+                        created: MsgGetResponse.date(message.time) ?? Date(timeIntervalSince1970: 0))
                     : nil
                 next = message.seq + 1
             }
@@ -57,8 +59,9 @@ extension NatsKeyValue {
         }
         if let error = response.error {
             if error.err_code == 10037 { return nil }  // JSNoMessageFoundErr: past the last match
-            throw NatsError(operation: operation, status: NATS_ERR.rawValue,
-                            detail: "\(error.description ?? "JetStream error") (code \(error.code), err_code \(error.err_code ?? 0))")
+            throw NatsError(
+                operation: operation, status: NATS_ERR.rawValue,
+                detail: "\(error.description ?? "JetStream error") (code \(error.code), err_code \(error.err_code ?? 0))")
         }
         guard let message = response.message else {
             throw NatsError(operation: operation, status: NATS_ERR.rawValue, detail: "reply without a message")

@@ -135,8 +135,9 @@ public final class NatsKeyValue: @unchecked Sendable {
             var options = jsPubOptions()
             jsPubOptions_Init(&options)
             options.ExpectLastSubjectSeq = revision
-            try NatsError.check(js_PublishMsg(nil, js.pointer, msg, &options, nil),
-                                "delete key '\(key)' at revision \(revision) from bucket \(bucket)")
+            try NatsError.check(
+                js_PublishMsg(nil, js.pointer, msg, &options, nil),
+                "delete key '\(key)' at revision \(revision) from bucket \(bucket)")
         }
     }
 

@@ -87,8 +87,9 @@ public final class KVAllowlistStore: AllowlistStore {
         do throws(NatsError) {
             connection = try await NatsConnection.connect(options)
         } catch {
-            throw .unavailable("cannot reach nats-server at \(options.serverList): \(error.detail) (natsStatus \(error.status)); "
-                + "check --nats-url and that membershipd serve is running there")
+            throw .unavailable(
+                "cannot reach nats-server at \(options.serverList): \(error.detail) (natsStatus \(error.status)); "
+                    + "check --nats-url and that membershipd serve is running there")
         }
         return try await KVAllowlistStore(connection: connection, configuration: configuration)
     }

@@ -111,8 +111,9 @@ extension KVCodec {
     static func roomKey(_ entry: NatsKVEntry) throws(StoreError) -> RoomKey {
         let decoded = try decode(RoomKey.self, entry, in: .roomKeys, what: "room key") { KVKey.roomKey($0.room, $0.recipient, $0.epoch) }
         do {
-            return try RoomKey(room: decoded.room, recipient: decoded.recipient, epoch: decoded.epoch,
-                               wrapped: decoded.wrapped, createdAt: decoded.createdAt)
+            return try RoomKey(
+                room: decoded.room, recipient: decoded.recipient, epoch: decoded.epoch,
+                wrapped: decoded.wrapped, createdAt: decoded.createdAt)
         } catch {
             throw .corruptRecord("\(KVAllowlistStore.Bucket.roomKeys.rawValue) key '\(entry.key)' is not a valid room key: \(error)")
         }

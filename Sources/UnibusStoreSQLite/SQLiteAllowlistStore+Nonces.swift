@@ -8,8 +8,9 @@ extension SQLiteAllowlistStore {
             // Expired nonces can no longer accompany a valid signature: drop them first, so the
             // table stays bounded by the signature window.
             try db.execute(sql: "DELETE FROM nonces WHERE expires_at <= ?", arguments: [now.timeIntervalSince1970])
-            try db.execute(sql: "INSERT INTO nonces (value, expires_at) VALUES (?, ?) ON CONFLICT (value) DO NOTHING",
-                           arguments: [nonce.value, expiresAt.timeIntervalSince1970])
+            try db.execute(
+                sql: "INSERT INTO nonces (value, expires_at) VALUES (?, ?) ON CONFLICT (value) DO NOTHING",
+                arguments: [nonce.value, expiresAt.timeIntervalSince1970])
             return db.changesCount == 1
         }
     }

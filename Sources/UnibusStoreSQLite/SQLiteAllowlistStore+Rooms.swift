@@ -9,10 +9,12 @@ extension SQLiteAllowlistStore {
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM rooms WHERE id = ?", arguments: [room.id.value]) == true {
                 throw StoreError.roomExists(room.id.value)
             }
-            try db.execute(sql: "INSERT INTO rooms (id, created_by, created_at) VALUES (?, ?, ?)",
-                           arguments: [room.id.value, room.createdBy.hex, room.createdAt.timeIntervalSince1970])
-            try db.execute(sql: "INSERT INTO members (room, sign_pub, role, added_at) VALUES (?, ?, 'owner', ?)",
-                           arguments: [room.id.value, room.createdBy.hex, room.createdAt.timeIntervalSince1970])
+            try db.execute(
+                sql: "INSERT INTO rooms (id, created_by, created_at) VALUES (?, ?, ?)",
+                arguments: [room.id.value, room.createdBy.hex, room.createdAt.timeIntervalSince1970])
+            try db.execute(
+                sql: "INSERT INTO members (room, sign_pub, role, added_at) VALUES (?, ?, 'owner', ?)",
+                arguments: [room.id.value, room.createdBy.hex, room.createdAt.timeIntervalSince1970])
         }
     }
 
@@ -20,8 +22,9 @@ extension SQLiteAllowlistStore {
         try await read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM rooms WHERE id = ?", arguments: [id.value]).map { row in
                 do {
-                    return Room(id: try RoomID(row["id"]), createdBy: try SignPub(hex: row["created_by"]),
-                                createdAt: Date(timeIntervalSince1970: row["created_at"]))
+                    return Room(
+                        id: try RoomID(row["id"]), createdBy: try SignPub(hex: row["created_by"]),
+                        createdAt: Date(timeIntervalSince1970: row["created_at"]))
                 } catch { throw StoreError.corruptRecord("room \(id): \(error)") }
             }
         }
@@ -69,8 +72,10 @@ extension SQLiteAllowlistStore {
     public func putRoomKey(_ key: RoomKey) async throws {
         try await write { db in
             try Self.requireRoom(db, key.room)
-            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM members WHERE room = ? AND sign_pub = ?",
-                                    arguments: [key.room.value, key.recipient.hex]) == true
+            guard
+                try Bool.fetchOne(
+                    db, sql: "SELECT 1 FROM members WHERE room = ? AND sign_pub = ?",
+                    arguments: [key.room.value, key.recipient.hex]) == true
             else { throw StoreError.notAMember(room: key.room.value, signPub: key.recipient.hex) }
             try db.execute(
                 sql: """
@@ -83,12 +88,15 @@ extension SQLiteAllowlistStore {
 
     public func roomKeys(room: RoomID, recipient: SignPub) async throws -> [RoomKey] {
         try await read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM room_keys WHERE room = ? AND recipient = ? ORDER BY epoch",
-                             arguments: [room.value, recipient.hex]).map { row in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM room_keys WHERE room = ? AND recipient = ? ORDER BY epoch",
+                arguments: [room.value, recipient.hex]
+            ).map { row in
                 do {
-                    return try RoomKey(room: try RoomID(row["room"]), recipient: try SignPub(hex: row["recipient"]),
-                                       epoch: row["epoch"], wrapped: row["wrapped"],
-                                       createdAt: Date(timeIntervalSince1970: row["created_at"]))
+                    return try RoomKey(
+                        room: try RoomID(row["room"]), recipient: try SignPub(hex: row["recipient"]),
+                        epoch: row["epoch"], wrapped: row["wrapped"],
+                        createdAt: Date(timeIntervalSince1970: row["created_at"]))
                 } catch { throw StoreError.corruptRecord("room key of \(recipient) in \(room): \(error)") }
             }
         }
@@ -96,8 +104,9 @@ extension SQLiteAllowlistStore {
 
     static func member(_ row: Row) throws -> Member {
         do {
-            return Member(room: try RoomID(row["room"]), signPub: try SignPub(hex: row["sign_pub"]),
-                          role: try MemberRole(parsing: row["role"]), addedAt: Date(timeIntervalSince1970: row["added_at"]))
+            return Member(
+                room: try RoomID(row["room"]), signPub: try SignPub(hex: row["sign_pub"]),
+                role: try MemberRole(parsing: row["role"]), addedAt: Date(timeIntervalSince1970: row["added_at"]))
         } catch { throw StoreError.corruptRecord("membership: \(error)") }
     }
 

@@ -13,8 +13,10 @@ extension SQLiteAllowlistStore {
             }
             try db.execute(
                 sql: "INSERT INTO users (sign_pub, handle, role, status, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: [user.signPub.hex, user.handle.value, user.role.rawValue, user.status.rawValue,
-                            user.createdAt.timeIntervalSince1970, user.revokedAt?.timeIntervalSince1970])
+                arguments: [
+                    user.signPub.hex, user.handle.value, user.role.rawValue, user.status.rawValue,
+                    user.createdAt.timeIntervalSince1970, user.revokedAt?.timeIntervalSince1970,
+                ])
         }
     }
 
@@ -37,8 +39,9 @@ extension SQLiteAllowlistStore {
             }
             var user = try Self.user(row)
             guard user.status == .active else { return user }
-            try db.execute(sql: "UPDATE users SET status = 'revoked', revoked_at = ? WHERE sign_pub = ?",
-                           arguments: [date.timeIntervalSince1970, signPub.hex])
+            try db.execute(
+                sql: "UPDATE users SET status = 'revoked', revoked_at = ? WHERE sign_pub = ?",
+                arguments: [date.timeIntervalSince1970, signPub.hex])
             user.status = .revoked
             user.revokedAt = date
             return user
@@ -49,10 +52,11 @@ extension SQLiteAllowlistStore {
     static func user(_ row: Row) throws -> User {
         let key: String = row["sign_pub"]
         do {
-            return User(signPub: try SignPub(hex: key), handle: try Handle(row["handle"]),
-                        role: try Role(parsing: row["role"]), status: try UserStatus(parsing: row["status"]),
-                        createdAt: Date(timeIntervalSince1970: row["created_at"]),
-                        revokedAt: (row["revoked_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
+            return User(
+                signPub: try SignPub(hex: key), handle: try Handle(row["handle"]),
+                role: try Role(parsing: row["role"]), status: try UserStatus(parsing: row["status"]),
+                createdAt: Date(timeIntervalSince1970: row["created_at"]),
+                revokedAt: (row["revoked_at"] as Double?).map(Date.init(timeIntervalSince1970:)))
         } catch {
             throw StoreError.corruptRecord("user \(key): \(error)")
         }

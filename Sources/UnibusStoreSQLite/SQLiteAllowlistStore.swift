@@ -1,6 +1,6 @@
 import Foundation
-public import UnibusCore
 import GRDB
+public import UnibusCore
 
 /// The allowlist in one SQLite file (WAL, versioned migrations, file mode 0600).
 ///

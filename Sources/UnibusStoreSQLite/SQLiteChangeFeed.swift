@@ -1,5 +1,5 @@
-public import UnibusCore
 import GRDB
+public import UnibusCore
 
 /// Notices commits to the database from any connection or process by polling
 /// `PRAGMA data_version` on a dedicated read-only connection (it changes when *another*

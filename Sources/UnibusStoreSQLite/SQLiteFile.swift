@@ -12,8 +12,9 @@ enum SQLiteFile {
             guard createDirectory else {
                 throw StoreError.cannotOpen("directory \(dir) does not exist; create it or choose another --db")
             }
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                atPath: dir, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
         } else if !isDir.boolValue {
             throw StoreError.cannotOpen("\(dir) is not a directory; choose another --db")
         }

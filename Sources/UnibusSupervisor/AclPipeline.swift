@@ -21,8 +21,10 @@ public actor AclPipeline {
     let logger: Logger
     private var applied: String?
 
-    public init(store: any AllowlistStore, settings: NatsServerSettings, internalNkey: String, busAuthEnforced: Bool,
-                controller: NatsServerController, logger: Logger) {
+    public init(
+        store: any AllowlistStore, settings: NatsServerSettings, internalNkey: String, busAuthEnforced: Bool,
+        controller: NatsServerController, logger: Logger
+    ) {
         self.store = store
         self.settings = settings
         self.internalNkey = internalNkey
@@ -42,7 +44,8 @@ public actor AclPipeline {
     }
 
     private func renderEmpty() throws -> (text: String, users: Int) {
-        let authorization = busAuthEnforced
+        let authorization =
+            busAuthEnforced
             ? try AuthorizationRenderer.render(AllowlistSnapshot(users: [], members: [], internalNkey: internalNkey)) : nil
         return (try NatsServerConfigRenderer.render(settings, authorization: authorization), 0)
     }

@@ -18,6 +18,7 @@ public struct AclReloadService: Service {
             for await _ in feed.changes().cancelOnGracefulShutdown() {
                 await pipeline.apply()
             }
-        } onGracefulShutdown: {}
+        } onGracefulShutdown: {
+        }
     }
 }

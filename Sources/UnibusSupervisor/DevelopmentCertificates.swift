@@ -1,11 +1,11 @@
 public import Foundation
 
 #if canImport(Darwin)
-import Darwin
+    import Darwin
 #elseif canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #endif
 
 /// Local development TLS material for a node on loopback: a client CA, a server certificate
@@ -119,10 +119,11 @@ public struct DevelopmentCertificates: Sendable {
 
     static func isIPv4(_ s: String) -> Bool {
         let parts = s.split(separator: ".", omittingEmptySubsequences: false)
-        return parts.count == 4 && parts.allSatisfy { part in
-            (1...3).contains(part.count) && part.allSatisfy(\.isASCII) && part.allSatisfy(\.isNumber)
-                && Int(part).map { $0 <= 255 } == true
-        }
+        return parts.count == 4
+            && parts.allSatisfy { part in
+                (1...3).contains(part.count) && part.allSatisfy(\.isASCII) && part.allSatisfy(\.isNumber)
+                    && Int(part).map { $0 <= 255 } == true
+            }
     }
 
     static func isDNSName(_ s: String) -> Bool {
@@ -439,11 +440,13 @@ extension DevelopmentCertificates {
                 let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
                 candidates = path.split(separator: ":").map { "\($0)/\(name)" } + ["/usr/bin/\(name)"]
             }
-            guard let found = candidates.first(where: { candidate in
-                var isDirectory: ObjCBool = false
-                return fileManager.fileExists(atPath: candidate, isDirectory: &isDirectory)
-                    && !isDirectory.boolValue && fileManager.isExecutableFile(atPath: candidate)
-            }) else {
+            guard
+                let found = candidates.first(where: { candidate in
+                    var isDirectory: ObjCBool = false
+                    return fileManager.fileExists(atPath: candidate, isDirectory: &isDirectory)
+                        && !isDirectory.boolValue && fileManager.isExecutableFile(atPath: candidate)
+                })
+            else {
                 throw DevelopmentCertificatesError.opensslNotFound(name)
             }
             executable = URL(fileURLWithPath: found)

@@ -11,7 +11,9 @@ public enum InternalIdentityFile {
         if !FileManager.default.fileExists(atPath: path) {
             let pair = UserKeyPair()
             let dir = (path as NSString).deletingLastPathComponent
-            if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) }
+            if !dir.isEmpty {
+                try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            }
             try SecureFile.writeAtomically(pair.nkeySeed + "\n", to: path)
             return (pair, true)
         }

@@ -67,7 +67,9 @@ public final class NatsServerChild: @unchecked Sendable {
 
     /// Sends SIGHUP and waits for the server to confirm ("Reloaded server configuration") or refuse.
     public func reload(timeout: Duration = .seconds(10)) async throws {
-        let id = lock.withLock { nextReloadID += 1; return nextReloadID }
+        let id = lock.withLock {
+            nextReloadID += 1; return nextReloadID
+        }
         let timer = Task { [self] in
             try await Task.sleep(for: timeout)
             let waiter = lock.withLock { reloadWaiters.removeValue(forKey: id) }

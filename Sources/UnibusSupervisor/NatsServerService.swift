@@ -1,6 +1,6 @@
+import Foundation
 public import Logging
 public import ServiceLifecycle
-import Foundation
 
 /// Runs nats-server as a child for as long as the service runs: starts it, waits until it is
 /// ready, restarts it with backoff when it dies, and stops it on graceful shutdown (SIGINT to the
@@ -15,8 +15,10 @@ public struct NatsServerService: Service {
     /// - Parameters:
     ///   - pidFile: the `pid_file` of the rendered config; a live survivor named there is killed first.
     ///   - onReady: called each time the server (re)starts and is ready.
-    public init(controller: NatsServerController, pidFile: String, logger: Logger, forwardAllLogs: Bool,
-                onReady: @escaping @Sendable () -> Void = {}) {
+    public init(
+        controller: NatsServerController, pidFile: String, logger: Logger, forwardAllLogs: Bool,
+        onReady: @escaping @Sendable () -> Void = {}
+    ) {
         self.controller = controller
         self.pidFile = pidFile
         self.logger = logger
@@ -29,8 +31,9 @@ public struct NatsServerService: Service {
         var firstStart = true
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             StaleServer.stop(pidFile: pidFile, configFile: controller.configFile, logger: logger)
-            let child = NatsServerChild(executable: controller.executable, configFile: controller.configFile,
-                                        logger: logger, forwardAllLogs: forwardAllLogs)
+            let child = NatsServerChild(
+                executable: controller.executable, configFile: controller.configFile,
+                logger: logger, forwardAllLogs: forwardAllLogs)
             let started = ContinuousClock.now
             do {
                 try child.start()

@@ -33,8 +33,9 @@ struct APICommand: AsyncParsableCommand {
         if let body, (try? JSONSerialization.jsonObject(with: body)) == nil { throw ServeError.invalid("--data is not valid JSON") }
         let authority = base.port.map { "\(host):\($0)" } ?? host
         let split = path.split(separator: "?", maxSplits: 1).map(String.init)
-        let signed = SignedRequest(method: method.uppercased(), scheme: "https", authority: authority, path: split[0],
-                                   query: split.count > 1 ? split[1] : nil, headers: [])
+        let signed = SignedRequest(
+            method: method.uppercased(), scheme: "https", authority: authority, path: split[0],
+            query: split.count > 1 ? split[1] : nil, headers: [])
         let headers = try RequestSigner.sign(signed, body: body, with: key, created: Date(), nonce: RequestSigner.randomNonce())
 
         var tls = TLSConfiguration.makeClientConfiguration()

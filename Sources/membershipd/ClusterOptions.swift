@@ -18,7 +18,10 @@ enum ClusterPlan {
         let password = try o.routePassFile.map { path in
             String(decoding: try SecureFile.readSecret(path), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        if let password, password.isEmpty || !password.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f && $0 != 0x22 && $0 != 0x5c && $0 != 0x40 && $0 != 0x3a && $0 != 0x2f }) {
+        if let password,
+            password.isEmpty
+                || !password.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f && $0 != 0x22 && $0 != 0x5c && $0 != 0x40 && $0 != 0x3a && $0 != 0x2f })
+        {
             throw ServeError.invalid("\(o.routePassFile!) must hold one password of printable characters without spaces, quotes, '@', ':' or '/'")
         }
         let urls = try routes.split(separator: ",").map { raw -> String in

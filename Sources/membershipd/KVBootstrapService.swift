@@ -36,6 +36,7 @@ struct KVBootstrapService: Service {
             for await _ in KVChangeFeed(store: store).changes().cancelOnGracefulShutdown() {
                 await pipeline.apply()
             }
-        } onGracefulShutdown: {}
+        } onGracefulShutdown: {
+        }
     }
 }

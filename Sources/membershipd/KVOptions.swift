@@ -16,7 +16,9 @@ struct KVOptions: ParsableArguments {
     var clientCert: String?
     @Option(name: .customLong("client-key"), help: "Its key, mode 0600 (default: client.key beside the CA).")
     var clientKey: String?
-    @Option(name: .customLong("kv-replicas"), help: "Replicas of buckets this creates: 1 alone, 3 in a cluster (default: as the node's buckets have, else 1).")
+    @Option(
+        name: .customLong("kv-replicas"),
+        help: "Replicas of buckets this creates: 1 alone, 3 in a cluster (default: as the node's buckets have, else 1).")
     var kvReplicas: Int?
 
     /// Connection options as membershipd's internal identity, over TLS.
@@ -50,7 +52,8 @@ struct KVOptions: ParsableArguments {
         do {
             connection = try await NatsConnection.connect(options)
         } catch {
-            throw StoreError.unavailable("cannot reach nats-server at \(natsURL): \(error.detail); check --nats-url and that membershipd serve runs there")
+            throw StoreError.unavailable(
+                "cannot reach nats-server at \(natsURL): \(error.detail); check --nats-url and that membershipd serve runs there")
         }
         var replicas = kvReplicas ?? 1
         if kvReplicas == nil, let js = try? await NatsJetStream(connection: connection),

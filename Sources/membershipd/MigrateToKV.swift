@@ -80,7 +80,8 @@ struct MigrateToKV: AsyncParsableCommand {
                 }
             }
         }
-        print("""
+        print(
+            """
             UNIBUS_users: \(users.text)
             UNIBUS_rooms: \(rooms.text)
             UNIBUS_members and UNIBUS_rooms_by_member: \(members.text)

@@ -21,8 +21,10 @@ actor NodePosture {
     /// The last KV canary result and when: /healthz is unauthenticated, so writes are rate-limited.
     private var canary: (at: ContinuousClock.Instant, state: String, routes: Int)?
 
-    init(controller: NatsServerController, busAuthEnforced: Bool, natsOptions: NatsConnectOptions, store: any AllowlistStore,
-         storeKind: String, cluster: String?, certificateExpiry: String?, logger: Logger) {
+    init(
+        controller: NatsServerController, busAuthEnforced: Bool, natsOptions: NatsConnectOptions, store: any AllowlistStore,
+        storeKind: String, cluster: String?, certificateExpiry: String?, logger: Logger
+    ) {
         self.controller = controller
         self.busAuthEnforced = busAuthEnforced
         self.natsOptions = natsOptions

@@ -1,13 +1,13 @@
 import Foundation
 import Logging
 import ServiceLifecycle
-import UnixSignals
 import UnibusControlPlane
 import UnibusCore
 import UnibusNats
 import UnibusStoreKV
 import UnibusStoreSQLite
 import UnibusSupervisor
+import UnixSignals
 
 /// Everything `serve` decided from its flags, checked before anything starts.
 struct ServePlan {
@@ -41,7 +41,8 @@ struct ServePlan {
         }
         tls = try Self.tlsFiles(options, logger: logger)
         let devClient = URL(fileURLWithPath: "./local_files/tls/client.crt").standardizedFileURL.path
-        internalClientTLS = options.tlsCert == nil
+        internalClientTLS =
+            options.tlsCert == nil
             ? (devClient, devClient.replacingOccurrences(of: "client.crt", with: "client.key"))
             : (tls.cert, tls.key)
     }
@@ -60,7 +61,9 @@ struct ServePlan {
         let dir = URL(fileURLWithPath: "./local_files/tls").standardizedFileURL
         let (paths, created) = try DevelopmentCertificates.ensure(in: dir)
         if created {
-            logger.notice("created a development CA, server certificate and operator client certificate in \(dir.path) (ca.crt, server.crt, client.crt; keys 0600)")
+            logger.notice(
+                "created a development CA, server certificate and operator client certificate in \(dir.path) (ca.crt, server.crt, client.crt; keys 0600)"
+            )
         } else {
             logger.info("using development TLS material in \(dir.path)")
         }
@@ -90,31 +93,38 @@ struct ServePlan {
         if options.store == "kv" {
             let deferred = DeferredAllowlistStore()
             store = deferred
-            pipeline = AclPipeline(store: store, settings: settings, internalNkey: identity.nkey,
-                                   busAuthEnforced: busAuthEnforced, controller: controller, logger: logger)
+            pipeline = AclPipeline(
+                store: store, settings: settings, internalNkey: identity.nkey,
+                busAuthEnforced: busAuthEnforced, controller: controller, logger: logger)
             try await pipeline.prepareInitialConfig(emptyAllowlist: true)
-            follower = KVBootstrapService(serverReady: ready, options: internalNats,
-                                          configuration: KVStoreConfiguration(replicas: options.kvReplicas),
-                                          deferred: deferred, pipeline: pipeline, logger: logger)
+            follower = KVBootstrapService(
+                serverReady: ready, options: internalNats,
+                configuration: KVStoreConfiguration(replicas: options.kvReplicas),
+                deferred: deferred, pipeline: pipeline, logger: logger)
         } else {
             store = try SQLiteAllowlistStore(path: options.db, createDirectory: options.db == StoreOptions.defaultDB)
-            pipeline = AclPipeline(store: store, settings: settings, internalNkey: identity.nkey,
-                                   busAuthEnforced: busAuthEnforced, controller: controller, logger: logger)
+            pipeline = AclPipeline(
+                store: store, settings: settings, internalNkey: identity.nkey,
+                busAuthEnforced: busAuthEnforced, controller: controller, logger: logger)
             try await pipeline.prepareInitialConfig()
             follower = AclReloadService(pipeline: pipeline, feed: SQLiteChangeFeed(path: options.db))
         }
-        let server = NatsServerService(controller: controller, pidFile: settings.pidFile, logger: logger,
-                                       forwardAllLogs: logOptions.debug) { [logger, options, busAuthEnforced, logOptions] in
+        let server = NatsServerService(
+            controller: controller, pidFile: settings.pidFile, logger: logger,
+            forwardAllLogs: logOptions.debug
+        ) { [logger, options, busAuthEnforced, logOptions] in
             readySignal.yield()
-            logger.notice("""
+            logger.notice(
+                """
                 membershipd ready: nats tls://\(options.bind):\(options.natsPort) bus-auth \(busAuthEnforced ? "enforce" : "off") \
                 store \(options.store == "kv" ? "kv" : "sqlite \(options.db)") monitor \(logOptions.monitor ? NatsServerSettings.monitorAddress : "off")
                 """)
         }
         let app = try controlPlane(store: store, pipeline: pipeline, controller: controller, natsOptions: internalNats)
-        let group = ServiceGroup(configuration: .init(
-            services: [.init(service: server), .init(service: follower), .init(service: app)],
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: server), .init(service: follower), .init(service: app)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 
@@ -130,11 +140,14 @@ struct ServePlan {
 
 extension ServePlan {
     /// The HTTPS control plane on --bind:--http-port with the node's server certificate.
-    func controlPlane(store: any AllowlistStore, pipeline: AclPipeline, controller: NatsServerController,
-                      natsOptions: NatsConnectOptions) throws -> some Service {
-        let posture = NodePosture(controller: controller, busAuthEnforced: busAuthEnforced, natsOptions: natsOptions,
-                                  store: store, storeKind: options.store, cluster: options.clusterName,
-                                  certificateExpiry: CertificateExpiry.of(tls.cert), logger: logger)
+    func controlPlane(
+        store: any AllowlistStore, pipeline: AclPipeline, controller: NatsServerController,
+        natsOptions: NatsConnectOptions
+    ) throws -> some Service {
+        let posture = NodePosture(
+            controller: controller, busAuthEnforced: busAuthEnforced, natsOptions: natsOptions,
+            store: store, storeKind: options.store, cluster: options.clusterName,
+            certificateExpiry: CertificateExpiry.of(tls.cert), logger: logger)
         let plane = ControlPlane(
             store: store, posture: { await posture.measure() },
             allowlistChanged: {

@@ -22,8 +22,9 @@ extension UserCommand {
 
         func run() async throws {
             // Domain values are validated here, so bad values exit 1 with the same words as the API.
-            let user = User(signPub: try SignPub(hex: signPub), handle: try Handle(handle),
-                            role: try Role(parsing: role), createdAt: Date())
+            let user = User(
+                signPub: try SignPub(hex: signPub), handle: try Handle(handle),
+                role: try Role(parsing: role), createdAt: Date())
             let opened = try await store.open(create: true)
             try await opened.addUser(user)
             print("added \(user.handle) (\(user.role.rawValue)) sign-pub \(user.signPub) nkey \(user.nkey)")

@@ -32,14 +32,17 @@ final class APIClient: Sendable {
 
     /// Sends `method path` with `body`, signed by `key` as `signedMethod`/`signedPath`/`signedBody`
     /// say (default: what is sent), then lets `tweak` edit the headers.
-    func send(_ method: String, _ path: String, body: Data? = nil, key: UserKeyPair?,
-              signedMethod: String? = nil, signedPath: String? = nil, signedBody: Data?? = nil,
-              created: Date = Date(), expires: Date? = nil, nonce: NonceValue = RequestSigner.randomNonce(),
-              tweak: (inout [(String, String)]) -> Void = { _ in }) async throws -> Answer {
+    func send(
+        _ method: String, _ path: String, body: Data? = nil, key: UserKeyPair?,
+        signedMethod: String? = nil, signedPath: String? = nil, signedBody: Data?? = nil,
+        created: Date = Date(), expires: Date? = nil, nonce: NonceValue = RequestSigner.randomNonce(),
+        tweak: (inout [(String, String)]) -> Void = { _ in }
+    ) async throws -> Answer {
         var headers: [(String, String)] = []
         if let key {
-            let signed = SignedRequest(method: signedMethod ?? method, scheme: "https", authority: authority,
-                                       path: signedPath ?? path, query: nil, headers: [])
+            let signed = SignedRequest(
+                method: signedMethod ?? method, scheme: "https", authority: authority,
+                path: signedPath ?? path, query: nil, headers: [])
             let h = try RequestSigner.sign(signed, body: signedBody ?? body, with: key, created: created, expires: expires, nonce: nonce)
             headers = [("Signature-Input", h.signatureInput), ("Signature", h.signature)]
             if let d = h.contentDigest { headers.append(("Content-Digest", d)) }

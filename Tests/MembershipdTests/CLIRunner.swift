@@ -33,14 +33,17 @@ enum CLI {
         try process.run()
         // Drain stdout on another thread while reading stderr here, so neither pipe can fill up.
         let stdoutBox = DataBox()
-        let reader = Thread { stdoutBox.data = (try? out.fileHandleForReading.readToEnd()) ?? Data(); stdoutBox.done.signal() }
+        let reader = Thread {
+            stdoutBox.data = (try? out.fileHandleForReading.readToEnd()) ?? Data(); stdoutBox.done.signal()
+        }
         reader.start()
         let stderr = (try? err.fileHandleForReading.readToEnd()) ?? Data()
         stdoutBox.done.wait()
         process.waitUntilExit()
-        return CLIResult(status: process.terminationStatus,
-                         stdout: String(decoding: stdoutBox.data, as: UTF8.self),
-                         stderr: String(decoding: stderr, as: UTF8.self))
+        return CLIResult(
+            status: process.terminationStatus,
+            stdout: String(decoding: stdoutBox.data, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
     }
 }
 

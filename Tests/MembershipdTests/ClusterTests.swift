@@ -13,10 +13,12 @@ struct ClusterTests {
             let routePorts = (0..<3).map { _ in FreePort.next() }
             let routes = routePorts.map { "nats-route://127.0.0.1:\($0)" }.joined(separator: ",")
             nodes = try (0..<3).map { i in
-                try ServeFixture(natsServer: NatsServerBinaries.debian, arguments: [
-                    "--store", "kv", "--kv-replicas", "3", "--server-name", "n\(i + 1)", "--cluster-name", "unibus-test",
-                    "--cluster-port", "\(routePorts[i])", "--routes", routes,
-                ])
+                try ServeFixture(
+                    natsServer: NatsServerBinaries.debian,
+                    arguments: [
+                        "--store", "kv", "--kv-replicas", "3", "--server-name", "n\(i + 1)", "--cluster-name", "unibus-test",
+                        "--cluster-port", "\(routePorts[i])", "--routes", routes,
+                    ])
             }
             for node in nodes {
                 try await node.waitUntilReady()
@@ -26,8 +28,10 @@ struct ClusterTests {
             }
         }
         func kvFlags(_ node: ServeFixture) -> [String] {
-            ["--store", "kv", "--nats-url", "nats://127.0.0.1:\(node.natsPort)", "--ca", "\(node.tls)/ca.crt",
-             "--internal-id-file", node.dir.file("local_files/internal.id")]
+            [
+                "--store", "kv", "--nats-url", "nats://127.0.0.1:\(node.natsPort)", "--ca", "\(node.tls)/ca.crt",
+                "--internal-id-file", node.dir.file("local_files/internal.id"),
+            ]
         }
     }
 
@@ -39,7 +43,9 @@ struct ClusterTests {
         #expect(add.status == 0, "\(add.stderr)\n\(c.nodes[0].log.suffix(2500))")
         #expect(add.stdout.contains("replicas 3, leader n"), "\(add.stdout)")
         var connection: NatsConnection?
-        _ = await eventually(timeout: .seconds(15)) { connection = try? await c.nodes[2].connect(bob, handle: "bob"); return connection != nil }
+        _ = await eventually(timeout: .seconds(15)) {
+            connection = try? await c.nodes[2].connect(bob, handle: "bob"); return connection != nil
+        }
         let events = AsyncRecorder(try #require(connection, "bob never reached node 3:\n\(c.nodes[2].log)").events)
         let start = ContinuousClock.now
         #expect(try CLI.run(["user", "revoke", "bob"] + c.kvFlags(c.nodes[0])).status == 0)
@@ -53,7 +59,8 @@ struct ClusterTests {
     func nonceIsOnceCluster() async throws {
         let c = try await Cluster()
         let ana = Fixture.keyPair(1)
-        #expect(try CLI.run(["user", "add", "--handle", "ana", "--sign-pub", ana.signPub.hex, "--role", "admin"] + c.kvFlags(c.nodes[0])).status == 0)
+        #expect(
+            try CLI.run(["user", "add", "--handle", "ana", "--sign-pub", ana.signPub.hex, "--role", "admin"] + c.kvFlags(c.nodes[0])).status == 0)
         let a = APIClient(c.nodes[0]), b = APIClient(c.nodes[2])
         let nonce = RequestSigner.randomNonce()
         var first: APIClient.Answer?
@@ -76,10 +83,13 @@ struct ClusterTests {
     func noQuorumFailsClosed() async throws {
         let c = try await Cluster()
         let ana = Fixture.keyPair(1)
-        #expect(try CLI.run(["user", "add", "--handle", "ana", "--sign-pub", ana.signPub.hex, "--role", "admin"] + c.kvFlags(c.nodes[0])).status == 0)
+        #expect(
+            try CLI.run(["user", "add", "--handle", "ana", "--sign-pub", ana.signPub.hex, "--role", "admin"] + c.kvFlags(c.nodes[0])).status == 0)
         let api = APIClient(c.nodes[0])
         var ok: APIClient.Answer?
-        _ = await eventually(timeout: .seconds(10)) { ok = try? await api.send("GET", "/v1/me", key: ana); return ok?.status == 200 }
+        _ = await eventually(timeout: .seconds(10)) {
+            ok = try? await api.send("GET", "/v1/me", key: ana); return ok?.status == 200
+        }
         #expect(ok?.status == 200, "\(String(describing: ok))")
         c.nodes[1].stop()
         c.nodes[2].stop()
@@ -90,7 +100,9 @@ struct ClusterTests {
         let write = try await api.send("POST", "/v1/rooms", body: Data(#"{"id":"lonely"}"#.utf8), key: ana)
         #expect(write.status == 503, "\(write)")
         var health: APIClient.Answer?
-        _ = await eventually(timeout: .seconds(15)) { health = try? await api.raw("GET", "/healthz", body: nil, headers: []); return health?.status == 503 }
+        _ = await eventually(timeout: .seconds(15)) {
+            health = try? await api.raw("GET", "/healthz", body: nil, headers: []); return health?.status == 503
+        }
         #expect(health?.status == 503, "\(String(describing: health))")
         #expect((health?.json as? [String: Any])?["jetstream"] as? String == "no-quorum", "\(String(describing: health))")
         await api.shutdown()

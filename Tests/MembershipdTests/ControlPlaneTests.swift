@@ -108,7 +108,8 @@ struct ControlPlaneTests {
         #expect(try await api.send("GET", "/v1/rooms", key: w.cat).text == "[]")
         #expect(try await api.send("GET", "/v1/rooms/general/members", key: w.bob).status == 200)
         // wrapped keys: owner puts, the recipient reads its own
-        let put = try await api.send("PUT", "/v1/rooms/general/keys/\(w.bob.signPub)", body: Data(#"{"epoch":1,"wrapped":"AAECAw=="}"#.utf8), key: w.ana)
+        let put = try await api.send(
+            "PUT", "/v1/rooms/general/keys/\(w.bob.signPub)", body: Data(#"{"epoch":1,"wrapped":"AAECAw=="}"#.utf8), key: w.ana)
         #expect(put.status == 200, "\(put)")
         let mine = try await api.send("GET", "/v1/rooms/general/keys/me", key: w.bob)
         #expect(mine.status == 200 && mine.text.contains("AAECAw=="), "\(mine)")
@@ -119,7 +120,8 @@ struct ControlPlaneTests {
         #expect(try await api.send("GET", "/v1/users", key: w.ana).status == 200)
         #expect(try await api.send("GET", "/v1/users", key: w.bob).code == "forbidden")
         let dan = Fixture.keyPair(4)
-        let add = try await api.send("POST", "/v1/users", body: Data(#"{"sign_pub":"\#(dan.signPub)","handle":"dan","role":"member"}"#.utf8), key: w.ana)
+        let add = try await api.send(
+            "POST", "/v1/users", body: Data(#"{"sign_pub":"\#(dan.signPub)","handle":"dan","role":"member"}"#.utf8), key: w.ana)
         #expect(add.status == 201, "\(add)")
         #expect(try await api.send("POST", "/v1/users/\(dan.signPub)/revoke", key: w.ana).status == 200)
         #expect(try await api.send("GET", "/v1/me", key: dan).code == "revoked")
@@ -137,63 +139,102 @@ struct ControlPlaneTests {
     static let badRequests: [BadRequest] = [
         .init(name: "no signature", status: 401, code: "unsigned") { try await $0.api.send("POST", "/v1/rooms", body: room, key: nil) },
         .init(name: "signature over another method", status: 401, code: "bad-signature") {
-            try await $0.api.send("POST", "/v1/rooms", body: room, key: $0.ana, signedMethod: "PUT") },
+            try await $0.api.send("POST", "/v1/rooms", body: room, key: $0.ana, signedMethod: "PUT")
+        },
         .init(name: "signature over another path", status: 401, code: "bad-signature") {
-            try await $0.api.send("POST", "/v1/rooms", body: room, key: $0.ana, signedPath: "/v1/users") },
+            try await $0.api.send("POST", "/v1/rooms", body: room, key: $0.ana, signedPath: "/v1/users")
+        },
         .init(name: "signature over another body", status: 401, code: "bad-signature") {
-            try await $0.api.send("POST", "/v1/rooms", body: room, key: $0.ana, signedBody: .some(Data(#"{"id":"other"}"#.utf8))) },
+            try await $0.api.send("POST", "/v1/rooms", body: room, key: $0.ana, signedBody: .some(Data(#"{"id":"other"}"#.utf8)))
+        },
         .init(name: "Content-Digest that does not match the body", status: 401, code: "bad-signature") {
             try await $0.api.send("POST", "/v1/rooms", body: room, key: $0.ana) { h in
-                h = h.map { $0.0 == "Content-Digest" ? ($0.0, ContentDigest.header(for: Data("x".utf8))) : $0 } } },
+                h = h.map { $0.0 == "Content-Digest" ? ($0.0, ContentDigest.header(for: Data("x".utf8))) : $0 }
+            }
+        },
         .init(name: "created 301 s in the past", status: 401, code: "expired") {
-            try await $0.api.send("POST", "/v1/rooms", body: room, key: $0.ana, created: Date() - 301) },
+            try await $0.api.send("POST", "/v1/rooms", body: room, key: $0.ana, created: Date() - 301)
+        },
         .init(name: "created 301 s in the future", status: 401, code: "expired") {
-            try await $0.api.send("POST", "/v1/rooms", body: room, key: $0.ana, created: Date() + 301) },
+            try await $0.api.send("POST", "/v1/rooms", body: room, key: $0.ana, created: Date() + 301)
+        },
         .init(name: "expires in the past", status: 401, code: "expired") {
-            try await $0.api.send("POST", "/v1/rooms", body: room, key: $0.ana, expires: Date() - 1) },
+            try await $0.api.send("POST", "/v1/rooms", body: room, key: $0.ana, expires: Date() - 1)
+        },
         .init(name: "nonce too short", status: 401, code: "bad-signature") {
-            try await $0.api.send("POST", "/v1/rooms", body: room, key: $0.ana) { replace(&$0, "Signature-Input", #"nonce="[^"]*""#, #"nonce="short""#) } },
+            try await $0.api.send("POST", "/v1/rooms", body: room, key: $0.ana) {
+                replace(&$0, "Signature-Input", #"nonce="[^"]*""#, #"nonce="short""#)
+            }
+        },
         .init(name: "nonce too long", status: 401, code: "bad-signature") {
-            try await $0.api.send("POST", "/v1/rooms", body: room, key: $0.ana) { replace(&$0, "Signature-Input", #"nonce="[^"]*""#, "nonce=\"\(String(repeating: "n", count: 65))\"") } },
+            try await $0.api.send("POST", "/v1/rooms", body: room, key: $0.ana) {
+                replace(&$0, "Signature-Input", #"nonce="[^"]*""#, "nonce=\"\(String(repeating: "n", count: 65))\"")
+            }
+        },
         .init(name: "nonce with bad characters", status: 401, code: "bad-signature") {
-            try await $0.api.send("POST", "/v1/rooms", body: room, key: $0.ana) { replace(&$0, "Signature-Input", #"nonce="[^"]*""#, #"nonce="abc.def/ghi+jkl=mno""#) } },
+            try await $0.api.send("POST", "/v1/rooms", body: room, key: $0.ana) {
+                replace(&$0, "Signature-Input", #"nonce="[^"]*""#, #"nonce="abc.def/ghi+jkl=mno""#)
+            }
+        },
         .init(name: "unknown keyid", status: 401, code: "unknown-key") {
-            try await $0.api.send("POST", "/v1/rooms", body: room, key: Fixture.keyPair(66)) },
+            try await $0.api.send("POST", "/v1/rooms", body: room, key: Fixture.keyPair(66))
+        },
         .init(name: "malformed keyid", status: 401, code: "bad-signature") {
-            try await $0.api.send("POST", "/v1/rooms", body: room, key: $0.ana) { replace(&$0, "Signature-Input", #"keyid="[^"]*""#, #"keyid="ana""#) } },
+            try await $0.api.send("POST", "/v1/rooms", body: room, key: $0.ana) {
+                replace(&$0, "Signature-Input", #"keyid="[^"]*""#, #"keyid="ana""#)
+            }
+        },
         .init(name: "revoked keyid", status: 403, code: "revoked") { w in
             _ = try CLI.run(["user", "revoke", "cat", "--db", w.serve.db])
-            return try await w.api.send("POST", "/v1/rooms", body: room, key: w.cat) },
+            return try await w.api.send("POST", "/v1/rooms", body: room, key: w.cat)
+        },
         .init(name: "alg other than ed25519", status: 401, code: "bad-signature") {
-            try await $0.api.send("POST", "/v1/rooms", body: room, key: $0.ana) { replace(&$0, "Signature-Input", #"alg="ed25519""#, #"alg="hmac-sha256""#) } },
+            try await $0.api.send("POST", "/v1/rooms", body: room, key: $0.ana) {
+                replace(&$0, "Signature-Input", #"alg="ed25519""#, #"alg="hmac-sha256""#)
+            }
+        },
         .init(name: "duplicate signature labels", status: 401, code: "bad-signature") {
             try await $0.api.send("POST", "/v1/rooms", body: room, key: $0.ana) { h in
                 let input = h.first { $0.0 == "Signature-Input" }!.1
-                h = h.map { $0.0 == "Signature-Input" ? ($0.0, input + ", " + input) : $0 } } },
+                h = h.map { $0.0 == "Signature-Input" ? ($0.0, input + ", " + input) : $0 }
+            }
+        },
         .init(name: "missing signature label", status: 401, code: "bad-signature") {
-            try await $0.api.send("POST", "/v1/rooms", body: room, key: $0.ana) { replace(&$0, "Signature", "^sig1=", "sig2=") } },
+            try await $0.api.send("POST", "/v1/rooms", body: room, key: $0.ana) { replace(&$0, "Signature", "^sig1=", "sig2=") }
+        },
         .init(name: "malformed structured field", status: 401, code: "bad-signature") {
-            try await $0.api.send("POST", "/v1/rooms", body: room, key: $0.ana) { replace(&$0, "Signature-Input", "^sig1=\\(", "sig1=((") } },
+            try await $0.api.send("POST", "/v1/rooms", body: room, key: $0.ana) { replace(&$0, "Signature-Input", "^sig1=\\(", "sig1=((") }
+        },
         .init(name: "malformed JSON", status: 400, code: "invalid") {
-            try await $0.api.send("POST", "/v1/rooms", body: Data(#"{"id": "#.utf8), key: $0.ana) },
+            try await $0.api.send("POST", "/v1/rooms", body: Data(#"{"id": "#.utf8), key: $0.ana)
+        },
         .init(name: "unknown field", status: 400, code: "invalid") {
-            try await $0.api.send("POST", "/v1/rooms", body: Data(#"{"id":"newroom","owner":"x"}"#.utf8), key: $0.ana) },
+            try await $0.api.send("POST", "/v1/rooms", body: Data(#"{"id":"newroom","owner":"x"}"#.utf8), key: $0.ana)
+        },
         .init(name: "room id with a dot", status: 400, code: "invalid") {
-            try await $0.api.send("POST", "/v1/rooms", body: Data(#"{"id":"a.b"}"#.utf8), key: $0.ana) },
+            try await $0.api.send("POST", "/v1/rooms", body: Data(#"{"id":"a.b"}"#.utf8), key: $0.ana)
+        },
         .init(name: "room id with a wildcard", status: 400, code: "invalid") {
-            try await $0.api.send("POST", "/v1/rooms", body: Data(#"{"id":"a>"}"#.utf8), key: $0.ana) },
+            try await $0.api.send("POST", "/v1/rooms", body: Data(#"{"id":"a>"}"#.utf8), key: $0.ana)
+        },
         .init(name: "body over 64 KiB", status: 413, code: "too-large") {
-            try await $0.api.send("POST", "/v1/rooms", body: Data(#"{"id":"x","pad":""#.utf8 + Data(repeating: 0x61, count: 70_000) + Data(#""}"#.utf8)), key: $0.ana) },
+            try await $0.api.send(
+                "POST", "/v1/rooms", body: Data(#"{"id":"x","pad":""#.utf8 + Data(repeating: 0x61, count: 70_000) + Data(#""}"#.utf8)), key: $0.ana)
+        },
         .init(name: "a non-member reading a room", status: 403, code: "forbidden") {
-            try await $0.api.send("GET", "/v1/rooms/general/members", key: $0.cat) },
+            try await $0.api.send("GET", "/v1/rooms/general/members", key: $0.cat)
+        },
         .init(name: "a member managing a room it does not own", status: 403, code: "forbidden") {
-            try await $0.api.send("PUT", "/v1/rooms/general/members/\($0.cat.signPub)", body: Data(#"{"role":"member"}"#.utf8), key: $0.bob) },
+            try await $0.api.send("PUT", "/v1/rooms/general/members/\($0.cat.signPub)", body: Data(#"{"role":"member"}"#.utf8), key: $0.bob)
+        },
         .init(name: "a member revoking a user", status: 403, code: "forbidden") {
-            try await $0.api.send("POST", "/v1/users/\($0.cat.signPub)/revoke", key: $0.bob) },
+            try await $0.api.send("POST", "/v1/users/\($0.cat.signPub)/revoke", key: $0.bob)
+        },
         .init(name: "replayed nonce", status: 401, code: "replayed") { w in
             let nonce = RequestSigner.randomNonce()
             _ = try await w.api.send("GET", "/v1/me", key: w.ana, nonce: nonce)
-            return try await w.api.send("POST", "/v1/rooms", body: room, key: w.ana, nonce: nonce) },
+            return try await w.api.send("POST", "/v1/rooms", body: room, key: w.ana, nonce: nonce)
+        },
     ]
 
     @Test("bad requests are refused with the contract's code and change nothing", arguments: badRequests)
@@ -216,8 +257,10 @@ struct ControlPlaneTests {
         let headers = try RequestSigner.sign(
             SignedRequest(method: "POST", scheme: "https", authority: w.api.authority, path: "/v1/rooms", query: nil, headers: []),
             body: body, with: w.ana, created: Date(), nonce: nonce)
-        let fields = [("Signature-Input", headers.signatureInput), ("Signature", headers.signature),
-                      ("Content-Digest", headers.contentDigest!), ("Content-Type", "application/json")]
+        let fields = [
+            ("Signature-Input", headers.signatureInput), ("Signature", headers.signature),
+            ("Content-Digest", headers.contentDigest!), ("Content-Type", "application/json"),
+        ]
         let answers = try await withThrowingTaskGroup(of: APIClient.Answer.self) { group in
             for _ in 0..<50 { group.addTask { try await w.api.raw("POST", "/v1/rooms", body: body, headers: fields) } }
             return try await group.reduce(into: []) { $0.append($1) }
@@ -233,8 +276,10 @@ struct ControlPlaneTests {
         func run(_ method: String, _ path: String, _ body: String, _ tamper: String) throws -> [String: Any] {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = [TestPython.executable, ServeFixture.repoRoot.appendingPathComponent("Tests/Peers/http_sig_peer.py").path,
-                           w.api.base, "\(w.serve.tls)/ca.crt", seed, method, path, body, tamper]
+            p.arguments = [
+                TestPython.executable, ServeFixture.repoRoot.appendingPathComponent("Tests/Peers/http_sig_peer.py").path,
+                w.api.base, "\(w.serve.tls)/ca.crt", seed, method, path, body, tamper,
+            ]
             let out = Pipe()
             p.standardOutput = out
             try p.run()

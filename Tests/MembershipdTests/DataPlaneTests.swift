@@ -152,7 +152,8 @@ struct DataPlaneTests {
         let w = try await World(natsServer)
         let store = try w.serve.store()
         try await store.putMember(Member(room: RoomID("ops"), signPub: w.bob.signPub, role: .member, addedAt: Date()))
-        try await w.waitForACL(containing: "subscribe: { allow: [\"_INBOX.bob.>\", \"unibus.room.general\", \"unibus.room.general.>\", \"unibus.room.ops\"")
+        try await w.waitForACL(
+            containing: "subscribe: { allow: [\"_INBOX.bob.>\", \"unibus.room.general\", \"unibus.room.general.>\", \"unibus.room.ops\"")
         let bob = try await w.serve.connect(w.bob, handle: "bob")
         let ana = try await w.serve.connect(w.ana, handle: "ana")
         let events = AsyncRecorder(bob.events)

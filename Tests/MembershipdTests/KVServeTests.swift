@@ -19,8 +19,10 @@ struct KVServeTests {
             }
         }
         var kv: [String] {
-            ["--store", "kv", "--nats-url", "nats://127.0.0.1:\(serve.natsPort)", "--ca", "\(serve.tls)/ca.crt",
-             "--internal-id-file", serve.dir.file("local_files/internal.id")]
+            [
+                "--store", "kv", "--nats-url", "nats://127.0.0.1:\(serve.natsPort)", "--ca", "\(serve.tls)/ca.crt",
+                "--internal-id-file", serve.dir.file("local_files/internal.id"),
+            ]
         }
         func cli(_ args: [String]) throws -> CLIResult { try CLI.run(args + kv, cwd: serve.dir.url) }
         /// migrate-to-kv takes the KV flags without --store.
@@ -35,7 +37,8 @@ struct KVServeTests {
         func store() async throws -> KVAllowlistStore {
             var o = NatsConnectOptions(servers: ["tls://127.0.0.1:\(serve.natsPort)"], name: "test")
             o.tls = NatsTLSFiles(caFile: "\(serve.tls)/ca.crt", certFile: "\(serve.tls)/client.crt", keyFile: "\(serve.tls)/client.key")
-            let id = try String(contentsOfFile: serve.dir.file("local_files/internal.id"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            let id = try String(contentsOfFile: serve.dir.file("local_files/internal.id"), encoding: .utf8).trimmingCharacters(
+                in: .whitespacesAndNewlines)
             let pair = try UserKeyPair(seed: NKey.decodeSeed(id).seed)
             o.nkey = NatsNKeyCredentials(publicKey: pair.nkey, seed: try NatsNKeySeed(pair.seed))
             return try await KVAllowlistStore.connect(o)
@@ -54,7 +57,9 @@ struct KVServeTests {
         #expect(list.status == 0 && list.stdout.contains("\"bob\"") && list.stdout.contains("\"cat\""))
         // the ACL follows the KV (watched): bob connects, then is revoked from the CLI
         var connection: NatsConnection?
-        _ = await eventually(timeout: .seconds(10)) { connection = try? await node.serve.connect(bob, handle: "bob"); return connection != nil }
+        _ = await eventually(timeout: .seconds(10)) {
+            connection = try? await node.serve.connect(bob, handle: "bob"); return connection != nil
+        }
         let bobConn = try #require(connection, "\(node.serve.log)")
         let events = AsyncRecorder(bobConn.events)
         #expect(try node.cli(["user", "revoke", "bob"]).status == 0)
@@ -66,7 +71,9 @@ struct KVServeTests {
         let node = try await Node()
         let bob = try node.add("bob", 2)
         var connection: NatsConnection?
-        _ = await eventually(timeout: .seconds(10)) { connection = try? await node.serve.connect(bob, handle: "bob"); return connection != nil }
+        _ = await eventually(timeout: .seconds(10)) {
+            connection = try? await node.serve.connect(bob, handle: "bob"); return connection != nil
+        }
         let events = AsyncRecorder(try #require(connection).events)
         let store = try await node.store()
         _ = try await store.revokeUser(bob.signPub, at: Date())
@@ -81,7 +88,9 @@ struct KVServeTests {
         let bogus = Fixture.keyPair(9).signPub.hex
         _ = try await store.bucket(.users).put(bogus, value: Data("{not json".utf8))
         var connection: NatsConnection?
-        _ = await eventually(timeout: .seconds(10)) { connection = try? await node.serve.connect(bob, handle: "bob"); return connection != nil }
+        _ = await eventually(timeout: .seconds(10)) {
+            connection = try? await node.serve.connect(bob, handle: "bob"); return connection != nil
+        }
         let events = AsyncRecorder(try #require(connection, "\(node.serve.log)").events)
         #expect(try node.cli(["user", "revoke", "bob"]).status == 0)
         #expect(await events.contains(within: .seconds(10)) { $0 == .closed || $0 == .disconnected }, "\(node.serve.log)")
@@ -103,11 +112,14 @@ struct KVServeTests {
     @Test func anUnreachableServerFailsFastNamingTheURL() throws {
         let dir = TempDirectory("unibus-test-cli")
         let tls = try ServeLifecycleTests.certificates(in: dir)
-        FileManager.default.createFile(atPath: dir.file("internal.id"), contents: Data(UserKeyPair().nkeySeed.utf8), attributes: [.posixPermissions: 0o600])
+        FileManager.default.createFile(
+            atPath: dir.file("internal.id"), contents: Data(UserKeyPair().nkeySeed.utf8), attributes: [.posixPermissions: 0o600])
         let port = FreePort.next()
         let start = Date()
-        let r = try CLI.run(["user", "list", "--store", "kv", "--nats-url", "nats://127.0.0.1:\(port)", "--ca", "\(tls)/ca.crt",
-                             "--internal-id-file", dir.file("internal.id")])
+        let r = try CLI.run([
+            "user", "list", "--store", "kv", "--nats-url", "nats://127.0.0.1:\(port)", "--ca", "\(tls)/ca.crt",
+            "--internal-id-file", dir.file("internal.id"),
+        ])
         #expect(r.status == 1)
         #expect(r.stderr.contains("127.0.0.1:\(port)"), "\(r.stderr)")
         #expect(Date().timeIntervalSince(start) < 10)
@@ -117,10 +129,13 @@ struct KVServeTests {
     func identityFileIsChecked() throws {
         let dir = TempDirectory("unibus-test-cli")
         let tls = try ServeLifecycleTests.certificates(in: dir)
-        let base = ["user", "list", "--store", "kv", "--nats-url", "nats://127.0.0.1:\(FreePort.next())", "--ca", "\(tls)/ca.crt", "--internal-id-file"]
+        let base = [
+            "user", "list", "--store", "kv", "--nats-url", "nats://127.0.0.1:\(FreePort.next())", "--ca", "\(tls)/ca.crt", "--internal-id-file",
+        ]
         let missing = try CLI.run(base + [dir.file("absent.id")])
         #expect(missing.status == 1 && missing.stderr.contains("absent.id"), "\(missing.stderr)")
-        FileManager.default.createFile(atPath: dir.file("open.id"), contents: Data(UserKeyPair().nkeySeed.utf8), attributes: [.posixPermissions: 0o644])
+        FileManager.default.createFile(
+            atPath: dir.file("open.id"), contents: Data(UserKeyPair().nkeySeed.utf8), attributes: [.posixPermissions: 0o644])
         let open = try CLI.run(base + [dir.file("open.id")])
         #expect(open.status == 1 && open.stderr.contains("chmod 600"), "\(open.stderr)")
     }
@@ -144,7 +159,8 @@ struct KVServeTests {
             try await sqlite.addUser(u)
             if i < 200 {
                 try await sqlite.putMember(Fixture.member("room\(i % 20)", u))
-                try await sqlite.putRoomKey(RoomKey(room: RoomID("room\(i % 20)"), recipient: u.signPub, epoch: 1, wrapped: Data([1, 2, 3]), createdAt: Fixture.epoch))
+                try await sqlite.putRoomKey(
+                    RoomKey(room: RoomID("room\(i % 20)"), recipient: u.signPub, epoch: 1, wrapped: Data([1, 2, 3]), createdAt: Fixture.epoch))
             }
         }
         let first = try node.migrate(dbPath)

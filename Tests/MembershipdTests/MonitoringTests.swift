@@ -8,13 +8,16 @@ struct MonitoringTests {
     static func get(_ path: String) -> (status: Int, body: String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = [TestPython.executable, "-c", """
+        p.arguments = [
+            TestPython.executable, "-c",
+            """
             import sys, urllib.request
             try:
                 r = urllib.request.urlopen('http://127.0.0.1:8222\(path)', timeout=3); print(r.status); print(r.read().decode())
             except Exception as e:
                 print(0); print(e)
-            """]
+            """,
+        ]
         let out = Pipe()
         p.standardOutput = out
         try? p.run()
@@ -34,16 +37,19 @@ struct MonitoringTests {
         try? p.run()
         let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
-        return text.split(separator: "\n").compactMap { $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst(3).first.map(String.init) }
+        return text.split(separator: "\n").compactMap {
+            $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst(3).first.map(String.init)
+        }
     }
 
     @Test("MONITOR=1 opens /varz and /jsz on 127.0.0.1 only, even with --bind 0.0.0.0, and the log stays quiet")
     func monitorOpensLoopbackEndpoint() async throws {
         let certs = TempDirectory("unibus-test-certs")
         let tls = try ServeLifecycleTests.certificates(in: certs)
-        let serve = try ServeFixture(natsServer: NatsServerBinaries.debian,
-                                     arguments: ["--bind", "0.0.0.0", "--tls-cert", "\(tls)/server.crt", "--tls-key", "\(tls)/server.key", "--tls-ca", "\(tls)/ca.crt"],
-                                     environment: ["UNIBUS_NATS_MONITOR": "1"])
+        let serve = try ServeFixture(
+            natsServer: NatsServerBinaries.debian,
+            arguments: ["--bind", "0.0.0.0", "--tls-cert", "\(tls)/server.crt", "--tls-key", "\(tls)/server.key", "--tls-ca", "\(tls)/ca.crt"],
+            environment: ["UNIBUS_NATS_MONITOR": "1"])
         try await serve.waitUntilReady()
         let varz = Self.get("/varz")
         #expect(varz.status == 200 && varz.body.contains("\"server_name\""), "\(varz)")

@@ -18,8 +18,10 @@ struct PeerClientTests {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
             let script = ServeFixture.repoRoot.appendingPathComponent("Tests/Peers/nats_py_peer.py").path
             let certPath = cert == "-" ? "-" : "\(serve.tls)/\(cert).crt"
-            process.arguments = [TestPython.executable, script, serve.url, "\(serve.tls)/ca.crt", certPath, "\(serve.tls)/\(cert).key",
-                                 seedFile, handle, room, forbidden]
+            process.arguments = [
+                TestPython.executable, script, serve.url, "\(serve.tls)/ca.crt", certPath, "\(serve.tls)/\(cert).key",
+                seedFile, handle, room, forbidden,
+            ]
             let out = Pipe()
             process.standardOutput = out
             process.standardError = FileHandle.nullDevice

@@ -22,8 +22,11 @@ final class ServeFixture: @unchecked Sendable {
         // process: if the runner dies or exits with a fixture still alive, membershipd (and so
         // its nats-server) goes with it.
         process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-        process.arguments = ["--pdeathsig", "KILL", "--", CLI.executable.path, "serve", "--nats-port", "\(natsPort)", "--http-port", "\(httpPort)",
-                             "--nats-server", natsServer] + arguments
+        process.arguments =
+            [
+                "--pdeathsig", "KILL", "--", CLI.executable.path, "serve", "--nats-port", "\(natsPort)", "--http-port", "\(httpPort)",
+                "--nats-server", natsServer,
+            ] + arguments
         process.currentDirectoryURL = dir.url
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "UNIBUS_NATS_MONITOR")

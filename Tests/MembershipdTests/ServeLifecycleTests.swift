@@ -38,7 +38,8 @@ struct ServeLifecycleTests {
         let dir = TempDirectory("unibus-test-cli")
         let id = dir.file("internal.id")
         FileManager.default.createFile(atPath: id, contents: Data(UserKeyPair().nkeySeed.utf8), attributes: [.posixPermissions: 0o644])
-        let r = try CLI.run(["serve", "--internal-id-file", id, "--nats-port", "\(FreePort.next())", "--nats-server", NatsServerBinaries.debian], cwd: dir.url)
+        let r = try CLI.run(
+            ["serve", "--internal-id-file", id, "--nats-port", "\(FreePort.next())", "--nats-server", NatsServerBinaries.debian], cwd: dir.url)
         #expect(r.status == 1)
         #expect(r.stderr.contains("\(id) is readable by group or others (mode 644); run: chmod 600 \(id)"), "\(r.stderr)")
     }
@@ -47,8 +48,11 @@ struct ServeLifecycleTests {
         let dir = TempDirectory("unibus-test-cli")
         let tls = try Self.certificates(in: dir)
         chmod("\(tls)/server.key", 0o644)
-        let r = try CLI.run(["serve", "--tls-cert", "\(tls)/server.crt", "--tls-key", "\(tls)/server.key", "--tls-ca", "\(tls)/ca.crt",
-                             "--nats-port", "\(FreePort.next())"], cwd: dir.url)
+        let r = try CLI.run(
+            [
+                "serve", "--tls-cert", "\(tls)/server.crt", "--tls-key", "\(tls)/server.key", "--tls-ca", "\(tls)/ca.crt",
+                "--nats-port", "\(FreePort.next())",
+            ], cwd: dir.url)
         #expect(r.status == 1 && r.stderr.contains("run: chmod 600 \(tls)/server.key"), "\(r.stderr)")
     }
 

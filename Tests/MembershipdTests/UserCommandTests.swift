@@ -81,14 +81,18 @@ struct UserCommandTests {
             BadInput(name: "handle with a dot", arguments: add("bo.b", fresh), status: 1, message: "invalid handle 'bo.b'"),
             BadInput(name: "handle with a space", arguments: add("bo b", fresh), status: 1, message: "invalid handle 'bo b'"),
             BadInput(name: "uppercase handle", arguments: add("Bob", fresh), status: 1, message: "invalid handle 'Bob'"),
-            BadInput(name: "handle over 32 characters", arguments: add(String(repeating: "b", count: 33), fresh), status: 1, message: "1-32 characters"),
+            BadInput(
+                name: "handle over 32 characters", arguments: add(String(repeating: "b", count: 33), fresh), status: 1, message: "1-32 characters"),
             BadInput(name: "handle with a wildcard", arguments: add("bob>", fresh), status: 1, message: "invalid handle"),
             BadInput(name: "duplicate handle", arguments: add("alice", fresh), status: 1, message: "handle 'alice' is already taken"),
-            BadInput(name: "unknown role", arguments: add("bob", fresh, "owner"), status: 1, message: "unknown role 'owner': expected admin or member"),
+            BadInput(
+                name: "unknown role", arguments: add("bob", fresh, "owner"), status: 1, message: "unknown role 'owner': expected admin or member"),
             BadInput(name: "re-adding an active key", arguments: add("bob", alice), status: 1, message: "already registered (active)"),
             BadInput(name: "re-adding a revoked key", arguments: add("bob", zed), status: 1, message: "already registered (revoked)"),
             BadInput(name: "revoking an unknown key", arguments: ["user", "revoke", fresh], status: 1, message: "no user with sign-pub or handle"),
-            BadInput(name: "revoking an unknown handle", arguments: ["user", "revoke", "nobody"], status: 1, message: "no user with sign-pub or handle 'nobody'"),
+            BadInput(
+                name: "revoking an unknown handle", arguments: ["user", "revoke", "nobody"], status: 1,
+                message: "no user with sign-pub or handle 'nobody'"),
             BadInput(name: "revoking an already revoked user", arguments: ["user", "revoke", "zed"], status: 1, message: "is revoked"),
             BadInput(name: "revoking a malformed name", arguments: ["user", "revoke", "a.b"], status: 1, message: "invalid handle 'a.b'"),
             BadInput(name: "missing --handle", arguments: ["user", "add", "--sign-pub", fresh, "--role", "member"], status: 2, message: "--handle"),

@@ -15,8 +15,10 @@ struct AuthorizationRendererTests {
         let dan = Fixture.user("dan", 4)  // in no room
         return AllowlistSnapshot(
             users: [eve, bob, dan, ana],  // order of input must not matter
-            members: [Fixture.member("ops", bob), Fixture.member("general", ana, .owner), Fixture.member("general", bob),
-                      Fixture.member("general", eve), Fixture.member("ops", ana, .owner)],
+            members: [
+                Fixture.member("ops", bob), Fixture.member("general", ana, .owner), Fixture.member("general", bob),
+                Fixture.member("general", eve), Fixture.member("ops", ana, .owner),
+            ],
             internalNkey: internalNkey)
     }
 
@@ -65,10 +67,12 @@ struct AuthorizationRendererTests {
         #expect(throws: RenderError.duplicateNkey(s.internalNkey)) { try AuthorizationRenderer.render(s) }
     }
 
-    @Test("subject syntax check", arguments: [
-        ("unibus.room.a", true), ("unibus.room.a.>", true), ("_INBOX.ana.>", true), (">", true), ("a.*.b", true),
-        ("", false), ("a..b", false), ("a.>.b", false), ("a\"b", false), ("a b", false), ("a\nb", false), ("a}", false),
-    ])
+    @Test(
+        "subject syntax check",
+        arguments: [
+            ("unibus.room.a", true), ("unibus.room.a.>", true), ("_INBOX.ana.>", true), (">", true), ("a.*.b", true),
+            ("", false), ("a..b", false), ("a.>.b", false), ("a\"b", false), ("a b", false), ("a\nb", false), ("a}", false),
+        ])
     func subjectSyntax(_ subject: String, _ valid: Bool) {
         #expect(SubjectSyntax.isValidPermissionSubject(subject) == valid)
     }

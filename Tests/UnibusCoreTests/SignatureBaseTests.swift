@@ -10,9 +10,11 @@ struct SignatureBaseTests {
 
     static let b26Request = SignedRequest(
         method: "POST", scheme: "https", authority: "example.com", path: "/foo", query: "param=Value&Pet=dog",
-        headers: [("Host", "example.com"), ("Date", "Tue, 20 Apr 2021 02:07:55 GMT"), ("Content-Type", "application/json"),
-                  ("Content-Digest", "sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:"),
-                  ("Content-Length", "18")])
+        headers: [
+            ("Host", "example.com"), ("Date", "Tue, 20 Apr 2021 02:07:55 GMT"), ("Content-Type", "application/json"),
+            ("Content-Digest", "sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:"),
+            ("Content-Length", "18"),
+        ])
     static let b26Input = SignatureInput(
         components: ["date", "@method", "@path", "@authority", "content-type", "content-length"],
         parameters: [("created", .integer(1_618_884_473)), ("keyid", .string("test-key-ed25519"))])
@@ -20,18 +22,20 @@ struct SignatureBaseTests {
     @Test("RFC 9421 B.2.6: the base and the ed25519 signature are reproduced exactly")
     func rfcAppendixB26() throws {
         let base = try SignatureBase.build(Self.b26Request, Self.b26Input)
-        #expect(base == """
-            "date": Tue, 20 Apr 2021 02:07:55 GMT
-            "@method": POST
-            "@path": /foo
-            "@authority": example.com
-            "content-type": application/json
-            "content-length": 18
-            "@signature-params": ("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519"
-            """)
+        #expect(
+            base == """
+                "date": Tue, 20 Apr 2021 02:07:55 GMT
+                "@method": POST
+                "@path": /foo
+                "@authority": example.com
+                "content-type": application/json
+                "content-length": 18
+                "@signature-params": ("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519"
+                """)
         let pair = try UserKeyPair(seed: Self.rfcSeed)
         #expect(pair.signPub.hex == Self.rfcPublic)
-        #expect(Data(pair.sign(Array(base.utf8))).base64EncodedString()
+        #expect(
+            Data(pair.sign(Array(base.utf8))).base64EncodedString()
                 == "wqcAqbmYJ2ji2glfAMaRy4gruYYnx2nEFN2HN6jrnDnQCK1u02Gb04v9EDgwUPiu4A0w6vuQv5lIp5WPpBKRCw==")
     }
 

@@ -15,9 +15,11 @@ struct SignaturePolicyTests {
     }
 
     /// Signs `signed`, then verifies against `received` (defaults to the same request and body).
-    static func verify(signed: SignedRequest = request(), body: Data? = body, received: SignedRequest? = nil, receivedBody: Data?? = nil,
-                       created: Date = now, expires: Date? = nil, nonce: String = "nonce-0123456789abcdef",
-                       edit: (inout SignatureInput) -> Void = { _ in }) throws -> SignaturePolicy.Verified {
+    static func verify(
+        signed: SignedRequest = request(), body: Data? = body, received: SignedRequest? = nil, receivedBody: Data?? = nil,
+        created: Date = now, expires: Date? = nil, nonce: String = "nonce-0123456789abcdef",
+        edit: (inout SignatureInput) -> Void = { _ in }
+    ) throws -> SignaturePolicy.Verified {
         let headers = try RequestSigner.sign(signed, body: body, with: key, created: created, expires: expires, nonce: NonceValue(nonce))
         var input = try Self.parse(headers.signatureInput)
         edit(&input)
@@ -26,8 +28,9 @@ struct SignaturePolicyTests {
         let digest = headers.contentDigest.map { Data(base64Encoded: String($0.dropFirst(9).dropLast()))! }
         var req = received ?? signed
         if let d = headers.contentDigest { req.headers.append(("content-digest", d)) }
-        return try SignaturePolicy().verify(request: req, input: input, signature: signature,
-                                            bodyDigest: actualBody.map { ContentDigest.sha256($0) }, contentDigest: digest, now: now)
+        return try SignaturePolicy().verify(
+            request: req, input: input, signature: signature,
+            bodyDigest: actualBody.map { ContentDigest.sha256($0) }, contentDigest: digest, now: now)
     }
 
     /// A tiny parser for what RequestSigner writes (the real server uses swift-http-structured-headers).

@@ -11,14 +11,16 @@ struct ValidationTests {
         #expect(try SignPub(hex: "0123456789ABCDEFabcdef" + String(repeating: "0", count: 42)).hex.count == 64)
     }
 
-    @Test("malformed sign-pubs are refused", arguments: [
-        (String(repeating: "a", count: 63), ValidationError.signPubLength(63)),
-        (String(repeating: "a", count: 65), .signPubLength(65)),
-        ("", .signPubLength(0)),
-        (String(repeating: "g", count: 64), .signPubNotHex),
-        (String(repeating: "a", count: 62) + " a", .signPubNotHex),
-        (String(repeating: "é", count: 32), .signPubNotHex),
-    ])
+    @Test(
+        "malformed sign-pubs are refused",
+        arguments: [
+            (String(repeating: "a", count: 63), ValidationError.signPubLength(63)),
+            (String(repeating: "a", count: 65), .signPubLength(65)),
+            ("", .signPubLength(0)),
+            (String(repeating: "g", count: 64), .signPubNotHex),
+            (String(repeating: "a", count: 62) + " a", .signPubNotHex),
+            (String(repeating: "é", count: 32), .signPubNotHex),
+        ])
     func malformedSignPub(_ text: String, _ error: ValidationError) {
         #expect(throws: error) { try SignPub(hex: text) }
     }
@@ -28,10 +30,12 @@ struct ValidationTests {
         #expect(try Handle(text).value == text)
     }
 
-    @Test("invalid handles", arguments: [
-        "", "Alice", "9lives", "-x", "_x", "a.b", "a b", "a*", "a>", "ali\u{e9}", "a\n",
-        "z" + String(repeating: "x", count: 32),
-    ])
+    @Test(
+        "invalid handles",
+        arguments: [
+            "", "Alice", "9lives", "-x", "_x", "a.b", "a b", "a*", "a>", "ali\u{e9}", "a\n",
+            "z" + String(repeating: "x", count: 32),
+        ])
     func invalidHandles(_ text: String) {
         #expect(throws: ValidationError.handle(text)) { try Handle(text) }
     }
@@ -41,9 +45,11 @@ struct ValidationTests {
         #expect(try RoomID(text).value == text)
     }
 
-    @Test("invalid room ids", arguments: [
-        "", "a.b", "*", ">", "a*", "a>", "a b", "Room", "-a", "_a", "a\u{0}", String(repeating: "r", count: 65),
-    ])
+    @Test(
+        "invalid room ids",
+        arguments: [
+            "", "a.b", "*", ">", "a*", "a>", "a b", "Room", "-a", "_a", "a\u{0}", String(repeating: "r", count: 65),
+        ])
     func invalidRoomIDs(_ text: String) {
         #expect(throws: ValidationError.roomID(text)) { try RoomID(text) }
     }
@@ -58,11 +64,13 @@ struct ValidationTests {
         #expect(throws: ValidationError.status("deleted")) { try UserStatus(parsing: "deleted") }
     }
 
-    @Test("nonce rules", arguments: [
-        ("abcdefghijklmnop", true), (String(repeating: "A", count: 64), true), ("abc_DEF-123_xyz0", true),
-        ("abcdefghijklmno", false), (String(repeating: "A", count: 65), false), ("abcdefghijklmno=", false),
-        ("abcdefghijklmno.", false), ("abcdefghijklmno ", false),
-    ])
+    @Test(
+        "nonce rules",
+        arguments: [
+            ("abcdefghijklmnop", true), (String(repeating: "A", count: 64), true), ("abc_DEF-123_xyz0", true),
+            ("abcdefghijklmno", false), (String(repeating: "A", count: 65), false), ("abcdefghijklmno=", false),
+            ("abcdefghijklmno.", false), ("abcdefghijklmno ", false),
+        ])
     func nonces(_ text: String, _ valid: Bool) {
         #expect(((try? NonceValue(text)) != nil) == valid)
     }

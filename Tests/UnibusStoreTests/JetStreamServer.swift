@@ -29,8 +29,10 @@ final class JetStreamServer: @unchecked Sendable {
 
     /// Starts a server and waits until it logs `Server is ready` and accepts TCP. A "free" port
     /// taken meanwhile by another test's server makes it exit: then a fresh port is tried (3 times).
-    convenience init(in directory: TempDirectory, name: String = "n1", port: Int? = nil, jetStream: Bool = true,
-                     cluster: Cluster? = nil) throws {
+    convenience init(
+        in directory: TempDirectory, name: String = "n1", port: Int? = nil, jetStream: Bool = true,
+        cluster: Cluster? = nil
+    ) throws {
         var attempt = 1
         while true {
             do {
@@ -125,7 +127,8 @@ final class JetStreamCluster: Sendable {
             do {
                 for index in 0..<size {
                     let routes = clusterPorts.enumerated().filter { $0.offset != index }.map(\.element)
-                    started.append(try JetStreamServer(in: directory, name: "n\(index + 1)", cluster: .init(port: clusterPorts[index], routes: routes)))
+                    started.append(
+                        try JetStreamServer(in: directory, name: "n\(index + 1)", cluster: .init(port: clusterPorts[index], routes: routes)))
                 }
                 nodes = started
                 return

@@ -17,7 +17,8 @@ struct KVClusterTests {
         let deadline = ContinuousClock.now + .seconds(30)
         while true {
             do {
-                return try await KVAllowlistStore.connect(node.options(name: "cluster-\(node.name)"), configuration: KVStoreConfiguration(replicas: 3))
+                return try await KVAllowlistStore.connect(
+                    node.options(name: "cluster-\(node.name)"), configuration: KVStoreConfiguration(replicas: 3))
             } catch {
                 guard ContinuousClock.now < deadline else { throw KVFixtureError("no R3 store through \(node.name) in 30 s: \(error)\n\(node.log)") }
                 try await Task.sleep(for: .milliseconds(250))

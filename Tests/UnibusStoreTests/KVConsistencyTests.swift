@@ -98,15 +98,18 @@ struct KVConsistencyTests {
         let stored = try #require(try await world.store.bucket(.nonces).get(nonce.value))
         #expect(stored.operation == .put)  // a value, never a delete marker
         // JetStream removes it after max age; then the value may be used again.
-        #expect(await eventually(timeout: .seconds(10), every: .milliseconds(250)) {
-            (try? await world.store.consumeNonce(nonce, expiresAt: Date() + 1, now: Date())) == true
-        })
+        #expect(
+            await eventually(timeout: .seconds(10), every: .milliseconds(250)) {
+                (try? await world.store.consumeNonce(nonce, expiresAt: Date() + 1, now: Date())) == true
+            })
     }
 
     @Test func aNonceFailsClosedWhenTheServerIsGone() async throws {
         let world = try await KVWorld()
         world.server.stop()
-        let error = await storeError { _ = try await world.store.consumeNonce(try NonceValue("gone-0123456789abcdef"), expiresAt: Date() + 300, now: Date()) }
+        let error = await storeError {
+            _ = try await world.store.consumeNonce(try NonceValue("gone-0123456789abcdef"), expiresAt: Date() + 300, now: Date())
+        }
         guard case .unavailable = error else { Issue.record("expected unavailable, got \(String(describing: error))"); return }
     }
 

@@ -2,8 +2,9 @@ import Foundation
 import Testing
 import UnibusCore
 import UnibusNats
-@testable import UnibusStoreKV
 import UnibusTestSupport
+
+@testable import UnibusStoreKV
 
 /// One nats-server with JetStream and a KV store on it.
 struct KVWorld {
@@ -42,7 +43,9 @@ struct KVStoreTests {
 
     @Test func aBucketWithAnotherTTLIsRefusedNamingItAndTheDifference() async throws {
         let world = try await KVWorld()
-        let error = await storeError { _ = try await KVAllowlistStore.connect(world.server.options(), configuration: KVStoreConfiguration(nonceTTL: .seconds(300))) }
+        let error = await storeError {
+            _ = try await KVAllowlistStore.connect(world.server.options(), configuration: KVStoreConfiguration(nonceTTL: .seconds(300)))
+        }
         guard case .cannotOpen(let message) = error else { Issue.record("\(String(describing: error))"); return }
         #expect(message.contains("bucket UNIBUS_nonces"))
         #expect(message.contains("max_age is 600.0 s, expected 300.0 s"))
@@ -53,7 +56,8 @@ struct KVStoreTests {
         let server = try JetStreamServer(in: dir)
         // What nats.c's js_CreateKeyValue (or `nats kv add`) would have made.
         let connection = try await NatsConnection.connect(server.options())
-        let config = #"{"name":"KV_UNIBUS_users","subjects":["$KV.UNIBUS_users.>"],"max_msgs_per_subject":1,"discard":"new","#
+        let config =
+            #"{"name":"KV_UNIBUS_users","subjects":["$KV.UNIBUS_users.>"],"max_msgs_per_subject":1,"discard":"new","#
             + #""deny_delete":true,"allow_rollup_hdrs":true,"allow_direct":true,"storage":"file","num_replicas":1}"#
         let reply = try await connection.request("$JS.API.STREAM.CREATE.KV_UNIBUS_users", payload: Array(config.utf8), timeout: .seconds(5))
         #expect(reply.string?.contains("\"error\"") == false, "\(reply.string ?? "")")
@@ -97,7 +101,8 @@ struct KVStoreTests {
         let first = try await bucket.create("probe", value: Data("1".utf8))
         for attempt in ["create", "stale update"] {
             do throws(NatsKVError) {
-                _ = attempt == "create"
+                _ =
+                    attempt == "create"
                     ? try await bucket.create("probe", value: Data("2".utf8))
                     : try await bucket.update("probe", value: Data("2".utf8), revision: first + 100)
                 Issue.record("\(attempt) succeeded")

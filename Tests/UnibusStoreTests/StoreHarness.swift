@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 import UnibusCore
 import UnibusNats
 import UnibusStoreKV
@@ -47,5 +48,3 @@ final class StoreHarness: Sendable {
 
     func another() async throws -> any AllowlistStore { try await openAnother() }
 }
-
-import Testing

@@ -113,8 +113,10 @@ import UnibusSupervisor
         try withTemporaryDirectory { dir in
             let (paths, _) = try DevelopmentCertificates.ensure(in: dir, hostName: Self.hostName)
             try FileManager.default.removeItem(at: paths.caKey)
-            #expect(throws: DevelopmentCertificatesError.caKeyMissing(
-                certificate: paths.caCert.path, key: paths.caKey.path)) {
+            #expect(
+                throws: DevelopmentCertificatesError.caKeyMissing(
+                    certificate: paths.caCert.path, key: paths.caKey.path)
+            ) {
                 try DevelopmentCertificates.ensure(in: dir, hostName: Self.hostName)
             }
         }

@@ -9,10 +9,11 @@ import UnibusTestSupport
 @Suite("rendered config against real nats-server binaries", .serialized)
 struct RenderedConfigTests {
     static func config(for version: NatsServerVersion, in dir: TempDirectory) throws -> String {
-        let auth = try AuthorizationRenderer.render(AllowlistSnapshot(
-            users: [Fixture.user("ana", 1), Fixture.user("bob", 2)],
-            members: [Fixture.member("general", Fixture.user("ana", 1))],
-            internalNkey: Fixture.keyPair(99).nkey))
+        let auth = try AuthorizationRenderer.render(
+            AllowlistSnapshot(
+                users: [Fixture.user("ana", 1), Fixture.user("bob", 2)],
+                members: [Fixture.member("general", Fixture.user("ana", 1))],
+                internalNkey: Fixture.keyPair(99).nkey))
         let settings = NatsServerSettings(
             serverName: "n1", host: "127.0.0.1", clientPort: FreePort.next(),
             tls: .init(cert: dir.file("s.crt"), key: dir.file("s.key"), ca: dir.file("ca.crt")),

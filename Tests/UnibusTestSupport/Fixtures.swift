@@ -29,8 +29,10 @@ public enum Fixture {
 
 /// Polls `condition` until it holds or `timeout` passes (in the style of nats-server's `checkFor`).
 /// - Returns: whether the condition held in time.
-public func eventually(timeout: Duration = .seconds(5), every interval: Duration = .milliseconds(10),
-                       _ condition: () async throws -> Bool) async rethrows -> Bool {
+public func eventually(
+    timeout: Duration = .seconds(5), every interval: Duration = .milliseconds(10),
+    _ condition: () async throws -> Bool
+) async rethrows -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if try await condition() { return true }

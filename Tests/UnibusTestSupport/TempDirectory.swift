@@ -8,8 +8,9 @@ public final class TempDirectory: @unchecked Sendable {
     public init(_ label: String = "unibus") {
         let base = FileManager.default.temporaryDirectory
         url = base.appendingPathComponent("\(label)-\(UUID().uuidString.prefix(8))", isDirectory: true)
-        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true,
-                                                 attributes: [.posixPermissions: 0o700])
+        try! FileManager.default.createDirectory(
+            at: url, withIntermediateDirectories: true,
+            attributes: [.posixPermissions: 0o700])
     }
 
     /// A path inside the directory.

@@ -14,7 +14,8 @@ public enum AuthorizationRenderer {
         let roomSubjects = Set(rooms).sorted().flatMap { [Subjects.room($0), Subjects.roomTree($0)] }
         // An empty allow list means "no restriction" to nats-server: a user in no room is
         // denied every publish instead (replies still pass through allow_responses).
-        let publish = roomSubjects.isEmpty
+        let publish =
+            roomSubjects.isEmpty
             ? SubjectPermission(deny: [">"]) : SubjectPermission(allow: roomSubjects)
         let subscribe = SubjectPermission(allow: ([Subjects.inbox(handle)] + roomSubjects).sorted())
         return Permissions(publish: publish, subscribe: subscribe, allowResponses: true)
@@ -27,8 +28,9 @@ public enum AuthorizationRenderer {
         let active = snapshot.users.filter { $0.status == .active }.sorted { $0.handle < $1.handle }
         return [NkeyUser(nkey: snapshot.internalNkey, comment: "membershipd internal identity", permissions: nil)]
             + active.map { user in
-                NkeyUser(nkey: user.nkey, comment: "\(user.handle.value) (\(user.role.rawValue))",
-                         permissions: permissions(handle: user.handle, rooms: roomsByMember[user.signPub] ?? []))
+                NkeyUser(
+                    nkey: user.nkey, comment: "\(user.handle.value) (\(user.role.rawValue))",
+                    permissions: permissions(handle: user.handle, rooms: roomsByMember[user.signPub] ?? []))
             }
     }
 

@@ -49,10 +49,11 @@ struct Quoted: CustomStringConvertible {
     init(_ value: String) { self.value = value }
     var description: String {
         let limit = 80
-        var shown = String(value.unicodeScalars.prefix(limit).map { scalar -> String in
-            scalar.value < 0x20 || scalar.value == 0x7f || scalar == "'"
-                ? "\\u{\(String(scalar.value, radix: 16))}" : String(scalar)
-        }.joined())
+        var shown = String(
+            value.unicodeScalars.prefix(limit).map { scalar -> String in
+                scalar.value < 0x20 || scalar.value == 0x7f || scalar == "'"
+                    ? "\\u{\(String(scalar.value, radix: 16))}" : String(scalar)
+            }.joined())
         if value.unicodeScalars.count > limit { shown += "…" }
         return "'\(shown)'"
     }

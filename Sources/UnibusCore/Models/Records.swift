@@ -9,8 +9,10 @@ public struct User: Equatable, Sendable, Codable {
     public var createdAt: Date
     public var revokedAt: Date?
 
-    public init(signPub: SignPub, handle: Handle, role: Role, status: UserStatus = .active,
-                createdAt: Date, revokedAt: Date? = nil) {
+    public init(
+        signPub: SignPub, handle: Handle, role: Role, status: UserStatus = .active,
+        createdAt: Date, revokedAt: Date? = nil
+    ) {
         self.signPub = signPub
         self.handle = handle
         self.role = role

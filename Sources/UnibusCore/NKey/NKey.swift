@@ -8,11 +8,11 @@
 public enum NKey {
     /// The role a public nkey names; its prefix byte gives the first base32 character.
     public enum Prefix: UInt8, Sendable, CaseIterable {
-        case account = 0      // 'A'
-        case cluster = 16     // 'C'
+        case account = 0  // 'A'
+        case cluster = 16  // 'C'
         case operator_ = 112  // 'O'
-        case server = 104     // 'N'
-        case user = 160       // 'U'
+        case server = 104  // 'N'
+        case user = 160  // 'U'
     }
 
     static let seedPrefix: UInt8 = 18 << 3  // 'S'

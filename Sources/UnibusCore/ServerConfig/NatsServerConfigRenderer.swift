@@ -56,5 +56,9 @@ public enum ConfigRenderError: Error, Equatable, Sendable, CustomStringConvertib
     public var description: String {
         "refusing to write \(Quoted(unsafeValue)) into the nats-server config: quotes, backslashes, '$' and control characters are not allowed"
     }
-    var unsafeValue: String { switch self { case .unsafeValue(let v): v } }
+    var unsafeValue: String {
+        switch self {
+        case .unsafeValue(let v): v
+        }
+    }
 }

@@ -38,8 +38,10 @@ public struct NatsServerSettings: Equatable, Sendable {
     public var cluster: Cluster?
     public var version: NatsServerVersion
 
-    public init(serverName: String, host: String, clientPort: Int, tls: TLSFiles?, jetStreamDirectory: String,
-                pidFile: String, log: NatsLogOptions, cluster: Cluster? = nil, version: NatsServerVersion) {
+    public init(
+        serverName: String, host: String, clientPort: Int, tls: TLSFiles?, jetStreamDirectory: String,
+        pidFile: String, log: NatsLogOptions, cluster: Cluster? = nil, version: NatsServerVersion
+    ) {
         self.serverName = serverName
         self.host = host
         self.clientPort = clientPort

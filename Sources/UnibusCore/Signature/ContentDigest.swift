@@ -1,5 +1,5 @@
-public import Foundation
 import Crypto
+public import Foundation
 
 /// RFC 9530 `Content-Digest` with sha-256.
 public enum ContentDigest {

@@ -15,8 +15,10 @@ public enum RequestSigner {
     }
 
     /// - Parameter body: the body to digest and cover; nil for none.
-    public static func sign(_ request: SignedRequest, body: Data?, with key: UserKeyPair, created: Date,
-                            expires: Date? = nil, nonce: NonceValue, label: String = "sig1") throws(SignatureError) -> Headers {
+    public static func sign(
+        _ request: SignedRequest, body: Data?, with key: UserKeyPair, created: Date,
+        expires: Date? = nil, nonce: NonceValue, label: String = "sig1"
+    ) throws(SignatureError) -> Headers {
         var request = request
         var components = ["@method", "@target-uri"]
         var digest: String?

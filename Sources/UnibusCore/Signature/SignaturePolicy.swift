@@ -1,5 +1,5 @@
-public import Foundation
 import Crypto
+public import Foundation
 
 /// The contract's rules for a signed request (section 4), applied to already-parsed headers.
 /// What needs the store (is the key an active user, was the nonce seen) is left to the caller.
@@ -22,8 +22,10 @@ public struct SignaturePolicy: Sendable {
     ///   - bodyDigest: sha-256 of the body when there is one (nil for no body).
     ///   - contentDigest: the parsed `sha-256` member of Content-Digest, if present.
     /// - Throws: `SignatureError` (map `code` to the HTTP answer).
-    public func verify(request: SignedRequest, input: SignatureInput, signature: Data, bodyDigest: Data?,
-                       contentDigest: Data?, now: Date) throws(SignatureError) -> Verified {
+    public func verify(
+        request: SignedRequest, input: SignatureInput, signature: Data, bodyDigest: Data?,
+        contentDigest: Data?, now: Date
+    ) throws(SignatureError) -> Verified {
         for required in ["@method", "@target-uri"] where !input.components.contains(required) { throw .notCovered(required) }
         if let bodyDigest {
             guard input.components.contains("content-digest") else { throw .notCovered("content-digest") }

@@ -44,7 +44,9 @@ public final class DeferredAllowlistStore: TolerantACLSource, @unchecked Sendabl
     public func rooms(ofMember signPub: SignPub) async throws -> [RoomID] { try await current().rooms(ofMember: signPub) }
     public func allMembers() async throws -> [Member] { try await current().allMembers() }
     public func putRoomKey(_ key: RoomKey) async throws { try await current().putRoomKey(key) }
-    public func roomKeys(room: RoomID, recipient: SignPub) async throws -> [RoomKey] { try await current().roomKeys(room: room, recipient: recipient) }
+    public func roomKeys(room: RoomID, recipient: SignPub) async throws -> [RoomKey] {
+        try await current().roomKeys(room: room, recipient: recipient)
+    }
     public func consumeNonce(_ nonce: NonceValue, expiresAt: Date, now: Date) async throws -> Bool {
         try await current().consumeNonce(nonce, expiresAt: expiresAt, now: now)
     }

@@ -20,7 +20,7 @@ certs:
 bench:
 	scripts/bench.sh
 
-lint:
+lint:  ## swift-format --strict with .swift-format
 	$(SWIFT) format lint --strict -r Sources Tests
 
 format:

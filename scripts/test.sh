@@ -3,6 +3,7 @@
 # openssl) and the Python peers in scripts/requirements-test.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+swift format lint --strict -r Sources Tests
 swift build --build-tests
 # Python test peers (nats-py, nkeys, the newer nats-server) come from the venv setup-debian.sh made.
 if [ -x .venv/bin/python3 ]; then export UNIBUS_PYTHON="$PWD/.venv/bin/python3"; fi

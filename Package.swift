@@ -108,8 +108,12 @@ let package = Package(
         .executableTarget(
             name: "unibus-bench",
             dependencies: [
-                "CNats", "UnibusCore", "UnibusNats", "UnibusSupervisor", "UnibusStoreSQLite",
+                "CNats", "UnibusCore", "UnibusNats", "UnibusSupervisor", "UnibusStoreSQLite", "UnibusStoreKV",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "bench/Sources/unibus-bench",
             swiftSettings: upcoming

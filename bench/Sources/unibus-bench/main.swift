@@ -19,13 +19,16 @@ struct BenchConfig: Sendable {
     var cClient = true
     var sizes = [10, 1_000, 10_000]
     var victims = 20
+    var storeOps = 5_000
+    var apiRequests = 3_000
+    var apiConcurrency = 16
     var maxSeconds = 1_800
     var runTimeout: Duration = .seconds(120)
     var keep = false
     var output: String?
 
     static let usage = """
-        usage: unibus-bench [all|pubsub|revoke] [options]
+        usage: unibus-bench [all|pubsub|revoke|store|api] [options]
 
           --membershipd PATH   membershipd binary (default: the one next to unibus-bench)
           --nats-server PATH   nats-server binary (default: /usr/sbin/nats-server)
@@ -37,6 +40,9 @@ struct BenchConfig: Sendable {
           --client C           swift, c or both (default both)
           --sizes A,B,...      allowlist sizes for the revoke benchmark (default 10,1000,10000)
           --victims N          revocations per size (default 20)
+          --store-ops N        sequential operations per store measurement (default 5000)
+          --api-requests N     signed requests per API measurement (default 3000)
+          --concurrency N      signed requests in flight for the API benchmark (default 16)
           --max-seconds N      watchdog: stop everything and exit 3 after N s (default 1800)
           --out FILE           also write the Markdown report to FILE
           --keep               keep the temp directories (logs, configs, databases)
@@ -58,7 +64,7 @@ struct BenchConfig: Sendable {
         while let arg = args.popFirst() {
             switch arg {
             case "all": benches = ["pubsub", "revoke"]
-            case "pubsub", "revoke": benches = [arg]
+            case "pubsub", "revoke", "store", "api": benches = [arg]
             case "--membershipd": membershipd = try value(arg)
             case "--nats-server": natsServer = try value(arg)
             case "--messages": messages = try int(arg)
@@ -67,6 +73,9 @@ struct BenchConfig: Sendable {
             case "--requests": requests = try int(arg)
             case "--runs": runs = try int(arg)
             case "--victims": victims = try int(arg)
+            case "--store-ops": storeOps = try int(arg)
+            case "--api-requests": apiRequests = try int(arg)
+            case "--concurrency": apiConcurrency = try int(arg)
             case "--max-seconds": maxSeconds = try int(arg)
             case "--out": output = try value(arg)
             case "--keep": keep = true
@@ -138,6 +147,16 @@ do {
     }
     if config.benches.contains("revoke") {
         let section = try await RevokeBench.run(config)
+        print(section)
+        report += "\n" + section
+    }
+    if config.benches.contains("store") {
+        let section = try await StoreBench.run(config)
+        print(section)
+        report += "\n" + section
+    }
+    if config.benches.contains("api") {
+        let section = try await APIBench.run(config)
         print(section)
         report += "\n" + section
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import UnibusNats
+import UnibusTestSupport
 
 /// Each test starts its own nats-server (TLS with client certificates, nkey users) and stops it.
 @Suite(.serialized)
@@ -11,7 +12,7 @@ struct NatsConnectionTests {
         let connection = try await env.connect(env.admin)
         #expect(connection.status == .connected)
         let subscription = try await connection.subscribe("greet.*")
-        let received = StreamRecorder(subscription.messages)
+        let received = AsyncRecorder(subscription.messages)
         try await connection.flush()
 
         try await connection.publish("greet.ana", payload: Array("hello".utf8))
@@ -105,7 +106,7 @@ struct NatsConnectionTests {
         let env = try NatsTestEnvironment()
         defer { env.stop() }
         let connection = try await env.connect(env.limited)
-        let events = StreamRecorder(connection.events)
+        let events = AsyncRecorder(connection.events)
 
         try await connection.publish("forbidden.x", payload: [1])  // returns OK: refusal is asynchronous
         let event = try await events.first(within: .seconds(5), "permission error") {
@@ -122,7 +123,7 @@ struct NatsConnectionTests {
         let env = try NatsTestEnvironment()
         defer { env.stop() }
         let connection = try await env.connect(env.limited)
-        let events = StreamRecorder(connection.events)
+        let events = AsyncRecorder(connection.events)
 
         let subscription = try await connection.subscribe("forbidden.feed")
         let event = try await events.first(within: .seconds(5), "permission error") {
@@ -138,9 +139,9 @@ struct NatsConnectionTests {
         let env = try NatsTestEnvironment()
         defer { env.stop() }
         let connection = try await env.connect(env.admin)
-        let events = StreamRecorder(connection.events)
+        let events = AsyncRecorder(connection.events)
         let subscription = try await connection.subscribe("work.items")
-        let received = StreamRecorder(subscription.messages)
+        let received = AsyncRecorder(subscription.messages)
         try await connection.flush()
         for index in 0..<200 { try await connection.publish("work.items", payload: Array("\(index)".utf8)) }
 
@@ -163,9 +164,9 @@ struct NatsConnectionTests {
         let env = try NatsTestEnvironment()
         defer { env.stop() }
         let connection = try await env.connect(env.admin)
-        let events = StreamRecorder(connection.events)
+        let events = AsyncRecorder(connection.events)
         let subscription = try await connection.subscribe("anything")
-        let received = StreamRecorder(subscription.messages)
+        let received = AsyncRecorder(subscription.messages)
 
         await connection.close()
         await connection.close()
@@ -209,7 +210,7 @@ struct NatsConnectionTests {
                 }
             }
             let before = delivered.value
-            try await eventually("messages flowing in round \(round)") { delivered.value >= before + 20 }
+            try #require(await eventually { delivered.value >= before + 20 }, "messages flowing in round \(round)")
             if round.isMultiple(of: 4) {
                 subscriptions.removeAll()  // dropped: each deinit drains and destroys in the background
             } else {
@@ -218,9 +219,9 @@ struct NatsConnectionTests {
                     try await group.waitForAll()
                 }
             }
-            try await eventually(within: .seconds(10), "20 streams ended in round \(round)") {
-                ended.value == 20 * (round + 1)
-            }
+            try #require(
+                await eventually(timeout: .seconds(10)) { ended.value == 20 * (round + 1) },
+                "20 streams ended in round \(round)")
         }
         flooding.cancel()
         _ = try? await flooding.value
@@ -234,7 +235,7 @@ struct NatsConnectionTests {
         let env = try NatsTestEnvironment()
         defer { env.stop() }
         var connection: NatsConnection? = try await env.connect(env.admin)
-        let events = StreamRecorder(connection!.events)
+        let events = AsyncRecorder(connection!.events)
         _ = try await connection!.subscribe("left.open")
         connection = nil
         try await events.finished()
@@ -249,9 +250,9 @@ struct NatsConnectionTests {
             $0.reconnectWait = .milliseconds(50)
             $0.maxReconnect = -1
         }
-        let events = StreamRecorder(connection.events)
+        let events = AsyncRecorder(connection.events)
         let subscription = try await connection.subscribe("after.restart")
-        let received = StreamRecorder(subscription.messages)
+        let received = AsyncRecorder(subscription.messages)
 
         env.stop()
         _ = try await events.first(within: .seconds(5), "disconnected") { $0 == .disconnected }
@@ -268,7 +269,7 @@ struct NatsConnectionTests {
         let env = try NatsTestEnvironment()
         defer { env.stop() }
         var options = env.options(user: env.admin)
-        let dead = "nats://127.0.0.1:\(try LoopbackPort.free())"
+        let dead = "nats://127.0.0.1:\(FreePort.next())"
         options.servers = ["\(dead), \(env.server.url)"]
         #expect(options.serverURLs == [dead, env.server.url])
         let connection = try await NatsConnection.connect(options)
@@ -277,7 +278,7 @@ struct NatsConnectionTests {
     }
 
     @Test func connectingToAClosedPortFailsFastNamingTheURL() async throws {
-        let url = "nats://127.0.0.1:\(try LoopbackPort.free())"
+        let url = "nats://127.0.0.1:\(FreePort.next())"
         let started = ContinuousClock.now
         let error = await #expect(throws: NatsError.self) {
             _ = try await NatsConnection.connect(NatsConnectOptions(servers: [url]))

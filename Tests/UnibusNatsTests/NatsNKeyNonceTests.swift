@@ -1,5 +1,6 @@
 import Testing
 import UnibusNats
+import UnibusTestSupport
 
 /// nats.c < 3.10 (Debian ships 3.4.1) silently drops an nkey signature whose first byte is 0x00
 /// from CONNECT, and the server then refuses the client with "Authorization Violation" (measured:
@@ -23,7 +24,7 @@ import UnibusNats
         let connection = try await NatsConnection.connect(options)
         await connection.close()
 
-        try await eventually("two connections recorded") { server.connects.count == 2 }
+        try #require(await eventually { server.connects.count == 2 }, "two connections recorded")
         #expect(server.connects[0] == nil, "no CONNECT may carry the dropped signature")
         let connect = try #require(server.connects[1])
         #expect(connect.contains("\"nkey\":\"\(user.publicKey)\""))

@@ -1,4 +1,5 @@
 import UnibusNats
+import UnibusTestSupport
 
 /// One test's world: a temp dir, test certificates, two nkey users and a TLS nats-server that
 /// requires client certificates (`verify: true`) and nkeys. The server logs at debug level, so
@@ -8,26 +9,26 @@ import UnibusNats
 /// - `limited` may publish only to `allowed.>` and subscribe only to `allowed.>` and
 ///   `_INBOX.limited.>` (so its requests need the custom inbox prefix `_INBOX.limited`).
 final class NatsTestEnvironment: Sendable {
-    let directory: TestDirectory
+    let directory: TempDirectory
     let pki: TestPKI
     let admin: TestNKey
     let limited: TestNKey
-    let server: NatsServerProcess
+    let server: NatsServer
 
     init() throws {
-        directory = try TestDirectory()
+        directory = TempDirectory("unibus-test-nats")
         pki = try TestPKI(in: directory)
         admin = try TestNKey.random()
         limited = try TestNKey.random()
-        server = try NatsServerProcess(config: Self.config(pki: pki, admin: admin, limited: limited), in: directory)
+        server = try NatsServer(config: Self.config(pki: pki, admin: admin, limited: limited), in: directory)
     }
 
     /// Stops the server (also done when the environment goes away).
     func stop() { server.stop() }
 
     /// Starts a fresh server with the same config on the same port.
-    func restartedServer() throws -> NatsServerProcess {
-        try NatsServerProcess(
+    func restartedServer() throws -> NatsServer {
+        try NatsServer(
             config: Self.config(pki: pki, admin: admin, limited: limited), in: directory, name: "restarted",
             port: server.port)
     }
@@ -60,7 +61,7 @@ final class NatsTestEnvironment: Sendable {
         do {
             return try await NatsConnection.connect(options)
         } catch {
-            throw FixtureError("\(error)\nnats-server log:\n\(server.logText)")
+            throw FixtureError("\(error)\nnats-server log:\n\(server.log)")
         }
     }
 

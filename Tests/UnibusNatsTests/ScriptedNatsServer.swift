@@ -1,4 +1,5 @@
 import Foundation
+import UnibusTestSupport
 
 /// A minimal plain-TCP NATS server on 127.0.0.1 for protocol edge cases a real server cannot be
 /// made to produce: connection number *i* is sent an INFO carrying `nonces[i]`, and gets a PONG

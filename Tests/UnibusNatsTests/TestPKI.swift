@@ -1,4 +1,5 @@
 import Foundation
+import UnibusTestSupport
 
 /// Test certificates made with the `openssl` CLI in a temp dir: a CA, a server certificate for
 /// IP 127.0.0.1, a client certificate from the same CA, and a client certificate from a second,
@@ -12,8 +13,8 @@ struct TestPKI {
     let foreignClientCert: String
     let foreignClientKey: String
 
-    init(in directory: TestDirectory) throws {
-        let pem = { (name: String) in directory.path(name) }
+    init(in directory: TempDirectory) throws {
+        let pem = { (name: String) in directory.file(name) }
         try Self.makeCA(name: "ca", subject: "/CN=unibus test CA", in: directory)
         try Self.makeCA(name: "foreign-ca", subject: "/CN=foreign test CA", in: directory)
         try Self.makeLeaf(
@@ -34,7 +35,7 @@ struct TestPKI {
         foreignClientKey = pem("foreign-client.key")
     }
 
-    private static func makeCA(name: String, subject: String, in directory: TestDirectory) throws {
+    private static func makeCA(name: String, subject: String, in directory: TempDirectory) throws {
         try openssl(
             [
                 "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
@@ -44,9 +45,9 @@ struct TestPKI {
     }
 
     private static func makeLeaf(
-        name: String, subject: String, ca: String, in directory: TestDirectory, extensions: String
+        name: String, subject: String, ca: String, in directory: TempDirectory, extensions: String
     ) throws {
-        try Data(extensions.utf8).write(to: URL(fileURLWithPath: directory.path("\(name).ext")))
+        try Data(extensions.utf8).write(to: URL(fileURLWithPath: directory.file("\(name).ext")))
         try openssl(
             [
                 "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
@@ -60,7 +61,7 @@ struct TestPKI {
     }
 
     /// Runs `openssl <arguments>` in `directory`; throws with its output if it fails.
-    private static func openssl(_ arguments: [String], in directory: TestDirectory) throws {
+    private static func openssl(_ arguments: [String], in directory: TempDirectory) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["openssl"] + arguments

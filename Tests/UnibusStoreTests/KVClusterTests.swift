@@ -13,14 +13,14 @@ struct KVClusterTests {
     static let ana = Fixture.user("ana", 1, role: .admin)
 
     /// Opens an R3 store through one node, retrying while the cluster elects its leaders.
-    static func open(_ node: JetStreamServer) async throws -> KVAllowlistStore {
+    static func open(_ node: NatsServer) async throws -> KVAllowlistStore {
         let deadline = ContinuousClock.now + .seconds(30)
         while true {
             do {
                 return try await KVAllowlistStore.connect(
                     node.options(name: "cluster-\(node.name)"), configuration: KVStoreConfiguration(replicas: 3))
             } catch {
-                guard ContinuousClock.now < deadline else { throw KVFixtureError("no R3 store through \(node.name) in 30 s: \(error)\n\(node.log)") }
+                guard ContinuousClock.now < deadline else { throw FixtureError("no R3 store through \(node.name) in 30 s: \(error)\n\(node.log)") }
                 try await Task.sleep(for: .milliseconds(250))
             }
         }

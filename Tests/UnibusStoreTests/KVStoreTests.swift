@@ -9,11 +9,11 @@ import UnibusTestSupport
 /// One nats-server with JetStream and a KV store on it.
 struct KVWorld {
     let dir = TempDirectory("store-kv")
-    let server: JetStreamServer
+    let server: NatsServer
     let store: KVAllowlistStore
 
     init(_ configuration: KVStoreConfiguration = KVStoreConfiguration()) async throws {
-        server = try JetStreamServer(in: dir)
+        server = try NatsServer.jetStream(in: dir)
         store = try await KVAllowlistStore.connect(server.options(), configuration: configuration)
     }
 
@@ -53,7 +53,7 @@ struct KVStoreTests {
 
     @Test func aBucketCreatedWithDirectGetIsRefused() async throws {
         let dir = TempDirectory("store-kv")
-        let server = try JetStreamServer(in: dir)
+        let server = try NatsServer.jetStream(in: dir)
         // What nats.c's js_CreateKeyValue (or `nats kv add`) would have made.
         let connection = try await NatsConnection.connect(server.options())
         let config =
@@ -69,7 +69,7 @@ struct KVStoreTests {
 
     @Test func jetStreamDisabledIsAClearError() async throws {
         let dir = TempDirectory("store-kv")
-        let server = try JetStreamServer(in: dir, jetStream: false)
+        let server = try NatsServer.jetStream(in: dir, jetStream: false)
         let error = await storeError { _ = try await KVAllowlistStore.connect(server.options()) }
         guard case .cannotOpen(let message) = error else { Issue.record("\(String(describing: error))"); return }
         #expect(message.contains("JetStream is not enabled on nats-server at \(server.url)"))
@@ -135,7 +135,7 @@ final class SilentListener: Sendable {
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard bound == 0, listen(fd, 16) == 0 else { throw KVFixtureError("cannot listen: errno \(errno)") }
+        guard bound == 0, listen(fd, 16) == 0 else { throw FixtureError("cannot listen: errno \(errno)") }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }

@@ -23,7 +23,7 @@ final class StoreHarness: Sendable {
     private let openAnother: @Sendable () async throws -> any AllowlistStore
     private let dir: TempDirectory
     /// The KV store's server (nil for SQLite).
-    let server: JetStreamServer?
+    let server: NatsServer?
 
     init(_ kind: StoreKind) async throws {
         self.kind = kind
@@ -36,7 +36,7 @@ final class StoreHarness: Sendable {
             openAnother = { try SQLiteAllowlistStore(path: path) }
             server = nil
         case .kv:
-            let server = try JetStreamServer(in: dir)
+            let server = try NatsServer.jetStream(in: dir)
             self.server = server
             store = try await KVAllowlistStore.connect(server.options())
             openAnother = { try await KVAllowlistStore.connect(server.options(name: "unibus-store-tests-2")) }

@@ -11,6 +11,7 @@ public enum Fixture {
         return try! UserKeyPair(seed: seed)
     }
 
+    /// The creation time of every fixture record.
     public static let epoch = Date(timeIntervalSince1970: 1_764_000_000)
 
     /// An active user with a deterministic key.
@@ -18,10 +19,12 @@ public enum Fixture {
         User(signPub: keyPair(n).signPub, handle: try! Handle(handle), role: role, createdAt: epoch)
     }
 
+    /// A room created by `owner`.
     public static func room(_ id: String, by owner: User) -> Room {
         Room(id: try! RoomID(id), createdBy: owner.signPub, createdAt: epoch)
     }
 
+    /// `user` as a member of `room`.
     public static func member(_ room: String, _ user: User, _ role: MemberRole = .member) -> Member {
         Member(room: try! RoomID(room), signPub: user.signPub, role: role, addedAt: epoch)
     }

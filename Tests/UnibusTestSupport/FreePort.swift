@@ -8,13 +8,15 @@ public enum FreePort {
         precondition(fd >= 0)
         defer { close(fd) }
         var address = loopback(port: 0)
-        _ = withUnsafePointer(to: &address) {
+        let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
+        precondition(bound == 0, "bind(127.0.0.1:0) failed: errno \(errno)")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
+        let named = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
+        precondition(named == 0, "getsockname failed: errno \(errno)")
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
@@ -30,6 +32,7 @@ public enum FreePort {
         } == 0
     }
 
+    /// `127.0.0.1:<port>` as a socket address.
     static func loopback(port: Int) -> sockaddr_in {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)

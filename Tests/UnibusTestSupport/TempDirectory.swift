@@ -2,9 +2,13 @@ public import Foundation
 
 /// A fresh directory under the system temp dir, removed when the value is released.
 public final class TempDirectory: @unchecked Sendable {
+    /// The directory.
     public let url: URL
+    /// The directory's path.
     public var path: String { url.path }
 
+    /// Creates `<tmp>/<label>-<random>` with mode 0700. Include `unibus-test` in `label` when a
+    /// process started with a path inside must be seen by scripts/test.sh's leak check.
     public init(_ label: String = "unibus") {
         let base = FileManager.default.temporaryDirectory
         url = base.appendingPathComponent("\(label)-\(UUID().uuidString.prefix(8))", isDirectory: true)

@@ -46,7 +46,8 @@ struct KVOptions: ParsableArguments {
 
     /// Opens the live KV store of the node. Without --kv-replicas, existing buckets are used with
     /// the replicas they have (a command never fights the node that created them).
-    func open(name: String = "membershipd-cli") async throws -> KVAllowlistStore {
+    /// - Parameter wait: how long one KV operation may take (bulk commands allow more).
+    func open(name: String = "membershipd-cli", wait: Duration = .seconds(5)) async throws -> KVAllowlistStore {
         let options = try connectOptions(name: name)
         let connection: NatsConnection
         do {
@@ -61,7 +62,7 @@ struct KVOptions: ParsableArguments {
         {
             replicas = existing.replicas
         }
-        return try await KVAllowlistStore(connection: connection, configuration: KVStoreConfiguration(replicas: replicas))
+        return try await KVAllowlistStore(connection: connection, configuration: KVStoreConfiguration(replicas: replicas, wait: wait))
     }
 }
 

@@ -28,7 +28,9 @@ struct MigrateToKV: AsyncParsableCommand {
         if let replicas { kvOptions.kvReplicas = replicas }
         _ = try kvOptions.connectOptions(name: "membershipd-migrate")  // refuse bad flags before touching anything
         let source = try SQLiteAllowlistStore(path: db, create: false)
-        let target = try await kvOptions.open(name: "membershipd-migrate")
+        // A bulk copy makes the node reload its ACL over and over while it runs: allow each
+        // operation more time than an interactive command does.
+        let target = try await kvOptions.open(name: "membershipd-migrate", wait: .seconds(15))
         var users = Counts(), rooms = Counts(), members = Counts(), keys = Counts()
 
         let allUsers = try await source.users()

@@ -90,16 +90,17 @@ struct KVConsistencyTests {
     }
 
     @Test func aNonceIsAWriteThatStaysUntilTheBucketMaxAgeExpiresIt() async throws {
-        let world = try await KVWorld(KVStoreConfiguration(nonceTTL: .seconds(1)))
+        // 3 s: long enough that a loaded 2-core CI machine still reads the value before it expires.
+        let world = try await KVWorld(KVStoreConfiguration(nonceTTL: .seconds(3)))
         let nonce = try NonceValue("ttl-0123456789abcdef")
         let now = Date()
-        #expect(try await world.store.consumeNonce(nonce, expiresAt: now + 1, now: now))
-        #expect(try await world.store.consumeNonce(nonce, expiresAt: now + 1, now: now) == false)
+        #expect(try await world.store.consumeNonce(nonce, expiresAt: now + 3, now: now))
         let stored = try #require(try await world.store.bucket(.nonces).get(nonce.value))
         #expect(stored.operation == .put)  // a value, never a delete marker
+        #expect(try await world.store.consumeNonce(nonce, expiresAt: now + 3, now: now) == false)
         // JetStream removes it after max age; then the value may be used again.
         #expect(
-            await eventually(timeout: .seconds(10), every: .milliseconds(250)) {
+            await eventually(timeout: .seconds(20), every: .milliseconds(250)) {
                 (try? await world.store.consumeNonce(nonce, expiresAt: Date() + 1, now: Date())) == true
             })
     }

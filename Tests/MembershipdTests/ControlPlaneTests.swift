@@ -156,7 +156,9 @@ struct ControlPlaneTests {
             try await $0.api.send("POST", "/v1/rooms", body: room, key: $0.ana, created: Date() - 301)
         },
         .init(name: "created 301 s in the future", status: 401, code: "expired") {
-            try await $0.api.send("POST", "/v1/rooms", body: room, key: $0.ana, created: Date() + 301)
+            // `created` is whole seconds: round up so truncation cannot make it 300.x s ahead
+            let ahead = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.up) + 301)
+            return try await $0.api.send("POST", "/v1/rooms", body: room, key: $0.ana, created: ahead)
         },
         .init(name: "expires in the past", status: 401, code: "expired") {
             try await $0.api.send("POST", "/v1/rooms", body: room, key: $0.ana, expires: Date() - 1)

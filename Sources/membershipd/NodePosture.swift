@@ -64,7 +64,7 @@ actor NodePosture {
             _ = try await real.consumeNonce(nonce, expiresAt: Date() + 60, now: Date())
             state = "ready"
             if let kv = real as? KVAllowlistStore, let s = try? await kv.jetStream.bucketStatus(KVAllowlistStore.Bucket.nonces.rawValue) {
-                routes = s.followers.filter { $0.current && !$0.offline }.count
+                routes = s.followers.filter { !$0.offline }.count  // peers reachable over routes
             }
         } catch StoreError.unavailable(let why) where why.contains("not open yet") {
             state = "not-ready"

@@ -71,7 +71,15 @@ struct ClusterTests {
         #expect(first?.status == 200, "\(String(describing: first))")
         let replay = try await b.send("GET", "/v1/me", key: ana, nonce: nonce)
         #expect(replay.status == 401 && replay.code == "replayed", "\(replay)")
-        let health = try await b.raw("GET", "/healthz", body: nil, headers: [])
+        var health = try await b.raw("GET", "/healthz", body: nil, headers: [])
+        func routes(_ answer: APIClient.Answer) -> Int? {
+            ((answer.json as? [String: Any])?["cluster"] as? [String: Any])?["routes"] as? Int
+        }
+        // healthz caches its canary for 2 s; give the peers a moment to be seen
+        for _ in 0..<20 where routes(health) != 2 {
+            try await Task.sleep(for: .milliseconds(500))
+            health = try await b.raw("GET", "/healthz", body: nil, headers: [])
+        }
         let cluster = (health.json as? [String: Any])?["cluster"] as? [String: Any]
         #expect(cluster?["name"] as? String == "unibus-test")
         #expect(cluster?["routes"] as? Int == 2, "\(health)")

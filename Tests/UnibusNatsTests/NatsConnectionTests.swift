@@ -284,7 +284,7 @@ struct NatsConnectionTests {
             _ = try await NatsConnection.connect(NatsConnectOptions(servers: [url]))
         }
         let elapsed = ContinuousClock.now - started
-        #expect(elapsed < .seconds(1), "took \(elapsed)")
+        #expect(elapsed < .seconds(5), "took \(elapsed)")  // ~1 ms when idle; generous for a loaded CI box
         #expect(error?.description == "connect to \(url): No server available for connection (natsStatus 6)")
     }
 }

@@ -38,10 +38,14 @@ public struct NatsServerExecutable: Sendable {
 }
 
 /// Runs a short-lived command to completion (no shell; never used with secrets in argv).
-enum Subprocess {
-    struct Result { let status: Int32, stdout: String, stderr: String }
+public enum Subprocess {
+    /// Exit status and both outputs, decoded as UTF-8.
+    public struct Result: Sendable {
+        public let status: Int32, stdout: String, stderr: String
+    }
 
-    static func run(_ executable: String, _ arguments: [String]) throws -> Result {
+    /// Runs `executable` with `arguments`, stdin from /dev/null, draining both pipes at once.
+    public static func run(_ executable: String, _ arguments: [String]) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

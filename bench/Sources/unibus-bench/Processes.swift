@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import UnibusSupervisor
 
 /// Progress goes to stderr; the tables go to stdout.
 enum Log {
@@ -236,29 +237,10 @@ final class ChildProcess: @unchecked Sendable {
     }
 }
 
-/// Runs a short command to completion and returns its status and output.
+/// Runs a short command to completion and returns its status and output (membershipd's own runner).
 func runCommand(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    let errBox = Mutex(Data())
-    let errDone = DispatchSemaphore(value: 0)
-    let errHandle = err.fileHandleForReading
-    Thread.detachNewThread {
-        let data = errHandle.readDataToEndOfFile()
-        errBox.withLock { $0 = data }
-        errDone.signal()
-    }
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    errDone.wait()
-    return (process.terminationStatus, String(decoding: outData, as: UTF8.self),
-            String(decoding: errBox.withLock { $0 }, as: UTF8.self))
+    let result = try Subprocess.run(executable, arguments)
+    return (result.status, result.stdout, result.stderr)
 }
 
 /// Runs blocking work on its own thread (never on Swift's two-thread cooperative pool).

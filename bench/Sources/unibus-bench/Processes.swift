@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import UnibusSupervisor
 
 /// Progress goes to stderr; the tables go to stdout.

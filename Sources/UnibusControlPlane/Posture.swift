@@ -29,6 +29,10 @@ public struct Posture: Encodable, Sendable {
     public var jetstream: String
     public var lastACLReload: LastReload?
     public var serverCertificateExpires: String?
+    /// Why the node is degraded, one operator-readable line each (empty when ok).
+    public var problems: [String] = []
+    /// Stored records left out of the ACL (they grant nothing until repaired).
+    public var leftOutOfACL: [String] = []
 
     public init(
         status: String, version: String, busAuth: String, acl: Bool, tls: Bool, store: String, cluster: Cluster?,
@@ -49,6 +53,7 @@ public struct Posture: Encodable, Sendable {
     enum CodingKeys: String, CodingKey {
         case status, version, busAuth = "bus_auth", acl, tls, store, cluster, jetstream
         case lastACLReload = "last_acl_reload", serverCertificateExpires = "server_certificate_expires"
+        case problems, leftOutOfACL = "left_out_of_acl"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -63,5 +68,7 @@ public struct Posture: Encodable, Sendable {
         try c.encode(jetstream, forKey: .jetstream)
         try c.encodeIfPresent(lastACLReload, forKey: .lastACLReload)
         try c.encodeIfPresent(serverCertificateExpires, forKey: .serverCertificateExpires)
+        try c.encode(problems, forKey: .problems)
+        try c.encode(leftOutOfACL, forKey: .leftOutOfACL)
     }
 }

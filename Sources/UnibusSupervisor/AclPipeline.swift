@@ -5,7 +5,12 @@ public import UnibusCore
 /// Turns the allowlist into the running server's ACL, as one transaction: render
 /// deterministically, skip if nothing changed, write a candidate 0600, check it with
 /// `nats-server -t`, move it into place, signal a reload, and wait for the server to confirm.
-/// On any failure the last good config is put back and the failure is logged and recorded.
+///
+/// It is also the only writer of the config nats-server starts from (`configForStart()`), so the
+/// server never runs a file someone else left on disk. A change that cannot be applied is
+/// retried with backoff, logged and shown on `/healthz` until it is; one whose reload keeps
+/// failing past `escalationBound` restarts nats-server, which then starts from the freshly
+/// rendered config or not at all (fails closed: a revoked user is never left connected).
 public actor AclPipeline {
     public enum Outcome: Equatable, Sendable {
         case unchanged
@@ -13,13 +18,28 @@ public actor AclPipeline {
         case failed(String)
     }
 
+    /// How long a rendered change may stay unapplied on a running server before it is restarted.
+    public static let escalationBound = Duration.seconds(10)
+
     let store: any AllowlistStore
     let settings: NatsServerSettings
     let internalNkey: String
     let busAuthEnforced: Bool
+    /// The KV store lives in the server itself: it cannot be read before the server runs.
+    let storeNeedsServer: Bool
     let controller: NatsServerController
     let logger: Logger
+    /// The config the running server confirmed (start or reload); nil while none runs.
     private var applied: String?
+    /// The last rendering of the allowlist, in force or not.
+    private var desired: String?
+    /// Since when a rendered change has failed to reach the running server.
+    private var failingSince: ContinuousClock.Instant?
+    private var retry: Task<Void, Never>?
+    private var starts = 0
+    private var retryDelay = Duration.milliseconds(500)
+    /// Records left out of the last rendering (invalid or weak keys, corrupt values).
+    public private(set) var leftOut: [String] = []
     /// Applies requested so far, and how many of them the last finished pass covered.
     private var requested = 0
     private var covered = 0
@@ -28,46 +48,98 @@ public actor AclPipeline {
 
     public init(
         store: any AllowlistStore, settings: NatsServerSettings, internalNkey: String, busAuthEnforced: Bool,
-        controller: NatsServerController, logger: Logger
+        storeNeedsServer: Bool = false, controller: NatsServerController, logger: Logger
     ) {
         self.store = store
         self.settings = settings
         self.internalNkey = internalNkey
         self.busAuthEnforced = busAuthEnforced
+        self.storeNeedsServer = storeNeedsServer
         self.controller = controller
         self.logger = logger
     }
 
     /// Renders the full config for the current allowlist.
     public func render() async throws -> (text: String, users: Int) {
-        guard busAuthEnforced else { return (try NatsServerConfigRenderer.render(settings, authorization: nil), 0) }
+        guard busAuthEnforced else { return (try renderOpen(), 0) }
         let (snapshot, problems) = try await store.aclSnapshot(internalNkey: internalNkey)
-        for problem in problems { logger.error("left out of the ACL (grants nothing until repaired): \(problem)") }
+        if problems != leftOut {
+            for problem in problems { logger.error("left out of the ACL (grants nothing until repaired): \(problem)") }
+        }
+        leftOut = problems
         let authorization = try AuthorizationRenderer.render(snapshot)
         let users = snapshot.users.filter { $0.status == .active }.count
         return (try NatsServerConfigRenderer.render(settings, authorization: authorization), users)
     }
 
-    private func renderEmpty() throws -> (text: String, users: Int) {
-        let authorization =
-            busAuthEnforced
-            ? try AuthorizationRenderer.render(AllowlistSnapshot(users: [], members: [], internalNkey: internalNkey)) : nil
-        return (try NatsServerConfigRenderer.render(settings, authorization: authorization), 0)
+    private func renderOpen() throws -> String {
+        try NatsServerConfigRenderer.render(settings, authorization: try AuthorizationRenderer.renderOpen(internalNkey: internalNkey))
     }
 
-    /// Writes the first config before the server starts.
-    /// - Parameter emptyAllowlist: render only the internal identity (the KV store can only be
-    ///   read once the server runs; the real ACL follows with the first `apply()`).
-    /// - Throws: when it cannot be rendered, written, or passed by `nats-server -t`.
-    public func prepareInitialConfig(emptyAllowlist: Bool = false) async throws {
-        let (text, users) = emptyAllowlist ? try renderEmpty() : try await render()
+    /// Only the internal identity (the KV store can only be read once the server runs).
+    private func renderEmpty() throws -> String {
+        guard busAuthEnforced else { return try renderOpen() }
+        let empty = AllowlistSnapshot(users: [], members: [], internalNkey: internalNkey)
+        return try NatsServerConfigRenderer.render(settings, authorization: try AuthorizationRenderer.render(empty))
+    }
+
+    /// Writes the config the server is about to start with, whatever is on disk: rendered from
+    /// the allowlist (SQLite), or the last rendering of it (KV, unreadable while the server is
+    /// down; an empty allowlist on the very first start). Checked with `nats-server -t`.
+    /// - Throws: when it cannot be rendered, written or checked; the server must not start then.
+    public func configForStart() async throws -> String {
+        let text: String
+        if storeNeedsServer {
+            text = try desired ?? renderEmpty()
+        } else {
+            text = try await render().text
+        }
         try writeChecked(text)
+        desired = text
+        return text
+    }
+
+    /// The server started and is ready with `text`.
+    public func serverStarted(with text: String) async {
         applied = text
-        logger.info("wrote nats-server config \(controller.configFile) (\(users) active users)")
+        failingSince = nil
+        starts += 1
+        await controller.record(.init(at: Date(), ok: true, message: "nats-server started with the rendered ACL"))
+        // After a restart the KV allowlist may have changed while the server was down: render it
+        // again (the first time, the KV store opens and applies it).
+        if storeNeedsServer && starts > 1 { requestRetry(after: .milliseconds(200)) }
+    }
+
+    /// The server stopped: nothing is in force until it starts again.
+    public func serverStopped() {
+        applied = nil
+    }
+
+    /// What `/healthz` reports about the ACL.
+    public struct State: Sendable, Equatable {
+        /// The server runs the config last rendered from the allowlist, and the file on disk is it.
+        public var inForce: Bool
+        /// Why not, for the operator.
+        public var problem: String?
+        public var leftOut: [String]
+    }
+
+    public func state() -> State {
+        guard let applied else { return State(inForce: false, problem: "nats-server is not running the rendered ACL", leftOut: leftOut) }
+        if let desired, desired != applied {
+            return State(inForce: false, problem: "an allowlist change is not applied yet (retrying)", leftOut: leftOut)
+        }
+        let onDisk = try? String(contentsOfFile: controller.configFile, encoding: .utf8)
+        guard onDisk == applied else {
+            return State(
+                inForce: false, problem: "\(controller.configFile) differs from the config membershipd rendered (modified on disk)",
+                leftOut: leftOut)
+        }
+        return State(inForce: true, problem: nil, leftOut: leftOut)
     }
 
     /// Applies the current allowlist to the running server. Never throws: failures are logged,
-    /// recorded for `/healthz`, and leave the last good config in force.
+    /// recorded for `/healthz`, retried, and leave the last good config in force.
     ///
     /// Passes never overlap (the actor is reentrant across `await`, so this is explicit): a call
     /// made while a pass runs waits for the next pass, which starts after the call and so sees
@@ -100,7 +172,9 @@ public actor AclPipeline {
         let outcome: Outcome
         do {
             let (text, users) = try await render()
-            if text == applied { return .unchanged }
+            desired = text
+            guard await controller.pid != nil, applied != nil else { throw SupervisorError.notRunning }
+            if text == applied { return settled(.unchanged) }
             let rendered = clock.now
             try writeChecked(text)
             do {
@@ -113,13 +187,51 @@ public actor AclPipeline {
             outcome = .applied(users: users, render: rendered - start, reload: clock.now - rendered)
             logger.notice("ACL reloaded: \(users) active users (render \(rendered - start), reload \(clock.now - rendered))")
         } catch {
-            outcome = .failed("\(error)")
-            logger.error("ACL change not applied, previous ACL stays in force: \(error)")
+            return await failed(error)
         }
-        let ok: Bool
-        if case .failed = outcome { ok = false } else { ok = true }
-        await controller.record(.init(at: Date(), ok: ok, message: { if case .failed(let m) = outcome { m } else { "ok" } }()))
+        await controller.record(.init(at: Date(), ok: true, message: "ok"))
+        return settled(outcome)
+    }
+
+    private func settled(_ outcome: Outcome) -> Outcome {
+        failingSince = nil
+        retryDelay = .milliseconds(500)
         return outcome
+    }
+
+    /// Records and logs a failed pass, retries it, and restarts the server if a rendered change
+    /// has not reached it within `escalationBound`.
+    private func failed(_ error: any Error) async -> Outcome {
+        let message = "\(error)"
+        logger.error("ACL change not applied, retrying in \(retryDelay); the previous ACL stays in force: \(message)")
+        await controller.record(.init(at: Date(), ok: false, message: message))
+        let running = await controller.pid != nil
+        if running, let desired, desired != applied {
+            let since = failingSince ?? .now
+            failingSince = since
+            if ContinuousClock.now - since > Self.escalationBound {
+                logger.critical(
+                    "an allowlist change has not reached nats-server for over \(Self.escalationBound): restarting it from the rendered config")
+                failingSince = nil
+                await controller.restart()
+            }
+        }
+        requestRetry(after: retryDelay)
+        retryDelay = min(retryDelay * 2, .seconds(5))
+        return .failed(message)
+    }
+
+    private func requestRetry(after delay: Duration) {
+        guard retry == nil else { return }
+        retry = Task { [weak self] in
+            try? await Task.sleep(for: delay)
+            await self?.retried()
+        }
+    }
+
+    private func retried() async {
+        retry = nil
+        await apply()
     }
 
     private func writeChecked(_ text: String) throws {

@@ -28,12 +28,18 @@ public actor NatsServerController {
     public var pid: Int32? { child?.pid }
 
     /// Signals the running server to reload its config and waits for its confirmation.
-    /// With no server running, there is nothing to do: the next start reads the new file.
+    /// - Throws: `SupervisorError.notRunning` while no server runs (the next start renders anew).
     func reload() async throws {
-        guard let child else { return }
+        guard let child else { throw SupervisorError.notRunning }
         try await child.reload()
         reloadCount += 1
     }
 
     func record(_ status: ReloadStatus) { lastReload = status }
+
+    /// Stops the running server; `NatsServerService` starts it again from a freshly rendered config.
+    func restart() async {
+        guard let child else { return }
+        await child.stop(grace: .seconds(5))
+    }
 }

@@ -2,11 +2,13 @@ import Foundation
 public import Logging
 public import ServiceLifecycle
 
-/// Runs nats-server as a child for as long as the service runs: starts it, waits until it is
-/// ready, restarts it with backoff when it dies, and stops it on graceful shutdown (SIGINT to the
-/// child, SIGKILL after a grace period).
+/// Runs nats-server as a child for as long as the service runs: renders its config afresh from
+/// the allowlist, starts it, waits until it is ready, restarts it with backoff when it dies, and
+/// stops it on graceful shutdown (SIGINT to the child, SIGKILL after a grace period). The config
+/// is rewritten before every start, so a file changed on disk is never what the server runs.
 public struct NatsServerService: Service {
     let controller: NatsServerController
+    let pipeline: AclPipeline
     let pidFile: String
     let logger: Logger
     let forwardAllLogs: Bool
@@ -16,10 +18,11 @@ public struct NatsServerService: Service {
     ///   - pidFile: the `pid_file` of the rendered config; a live survivor named there is killed first.
     ///   - onReady: called each time the server (re)starts and is ready.
     public init(
-        controller: NatsServerController, pidFile: String, logger: Logger, forwardAllLogs: Bool,
+        controller: NatsServerController, pipeline: AclPipeline, pidFile: String, logger: Logger, forwardAllLogs: Bool,
         onReady: @escaping @Sendable () -> Void = {}
     ) {
         self.controller = controller
+        self.pipeline = pipeline
         self.pidFile = pidFile
         self.logger = logger
         self.forwardAllLogs = forwardAllLogs
@@ -35,7 +38,9 @@ public struct NatsServerService: Service {
                 executable: controller.executable, configFile: controller.configFile,
                 logger: logger, forwardAllLogs: forwardAllLogs)
             let started = ContinuousClock.now
+            let config: String
             do {
+                config = try await pipeline.configForStart()
                 try child.start()
                 try await child.waitUntilReady()
             } catch {
@@ -48,6 +53,7 @@ public struct NatsServerService: Service {
             }
             firstStart = false
             await controller.attach(child)
+            await pipeline.serverStarted(with: config)
             logger.notice("nats-server \(controller.executable.version) ready (pid \(child.pid))")
             onReady()
             let status = await withGracefulShutdownHandler {
@@ -60,6 +66,7 @@ public struct NatsServerService: Service {
                 Task { await child.stop() }
             }
             await controller.attach(nil)
+            await pipeline.serverStopped()
             if Task.isCancelled || Task.isShuttingDownGracefully {
                 logger.notice("nats-server stopped (status \(status))")
                 return

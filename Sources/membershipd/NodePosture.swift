@@ -10,6 +10,7 @@ import UnibusSupervisor
 /// asked of the live server over the internal identity's connection (`$JS.API.INFO`).
 actor NodePosture {
     let controller: NatsServerController
+    let pipeline: AclPipeline
     let busAuthEnforced: Bool
     let natsOptions: NatsConnectOptions
     let store: any AllowlistStore
@@ -18,14 +19,15 @@ actor NodePosture {
     let certificateExpiry: String?
     let logger: Logger
     private var connection: NatsConnection?
-    /// The last KV canary result and when: /healthz is unauthenticated, so writes are rate-limited.
-    private var canary: (at: ContinuousClock.Instant, state: String, routes: Int)?
+    /// The last canary write and when: /healthz is unauthenticated, so writes are rate-limited.
+    private var canary: (at: ContinuousClock.Instant, failure: String?, routes: Int)?
 
     init(
-        controller: NatsServerController, busAuthEnforced: Bool, natsOptions: NatsConnectOptions, store: any AllowlistStore,
-        storeKind: String, cluster: String?, certificateExpiry: String?, logger: Logger
+        controller: NatsServerController, pipeline: AclPipeline, busAuthEnforced: Bool, natsOptions: NatsConnectOptions,
+        store: any AllowlistStore, storeKind: String, cluster: String?, certificateExpiry: String?, logger: Logger
     ) {
         self.controller = controller
+        self.pipeline = pipeline
         self.busAuthEnforced = busAuthEnforced
         self.natsOptions = natsOptions
         self.store = store
@@ -35,45 +37,60 @@ actor NodePosture {
         self.logger = logger
     }
 
+    /// ok only when nats-server runs the ACL rendered from the allowlist (and the file on disk is
+    /// still that one), JetStream answers, and the store accepts a write.
     func measure() async -> Posture {
+        var problems: [String] = []
         let running = await controller.pid != nil
         var jetstream = "not-ready"
         var routes = 0
         if running {
-            if storeKind == "kv" { (jetstream, routes) = await kvState() } else { jetstream = await jetStreamState() }
+            let (failure, peers) = await canaryWrite()
+            routes = peers
+            if storeKind == "kv" {
+                jetstream = failure == nil ? "ready" : failure!.contains("not open yet") ? "not-ready" : "no-quorum"
+                if let failure { problems.append("the KV store cannot be written: \(failure)") }
+            } else {
+                jetstream = await jetStreamState()
+                if jetstream != "ready" { problems.append("JetStream is not ready") }
+                if let failure { problems.append("the SQLite store cannot be written: \(failure)") }
+            }
+        } else {
+            problems.append("nats-server is not running")
         }
+        let acl = await pipeline.state()
+        if busAuthEnforced, !acl.inForce { problems.append(acl.problem ?? "the rendered ACL is not in force") }
         let reload = await controller.lastReload
-        let aclOK = busAuthEnforced && (reload?.ok ?? true)
-        let ok = running && jetstream == "ready" && (!busAuthEnforced || aclOK)
-        return Posture(
-            status: ok ? "ok" : "degraded", version: AppInfo.version, busAuth: busAuthEnforced ? "enforce" : "off",
-            acl: aclOK, tls: true, store: storeKind, cluster: clusterName.map { .init(name: $0, routes: routes) }, jetstream: jetstream,
+        var posture = Posture(
+            status: problems.isEmpty ? "ok" : "degraded", version: AppInfo.version, busAuth: busAuthEnforced ? "enforce" : "off",
+            acl: busAuthEnforced && acl.inForce, tls: true, store: storeKind, cluster: clusterName.map { .init(name: $0, routes: routes) },
+            jetstream: jetstream,
             lastACLReload: reload.map { .init(at: ISO8601DateFormatter().string(from: $0.at), ok: $0.ok, message: $0.message) },
             serverCertificateExpires: certificateExpiry)
+        posture.problems = problems
+        posture.leftOutOfACL = acl.leftOut
+        return posture
     }
 
-    /// With the KV store, ready means a real replicated write succeeds: a canary nonce
-    /// (create-only, expires with the bucket's max age). A read is no proof of quorum.
-    private func kvState() async -> (String, Int) {
-        if let canary, ContinuousClock.now - canary.at < .seconds(2) { return (canary.state, canary.routes) }
-        var state: String
+    /// A real write: a canary nonce (create-only, expires in a minute). With the KV store a
+    /// read is no proof of quorum; with SQLite a read is no proof the file can be written.
+    private func canaryWrite() async -> (failure: String?, routes: Int) {
+        if let canary, ContinuousClock.now - canary.at < .seconds(2) { return (canary.failure, canary.routes) }
+        var failure: String?
         var routes = 0
         do {
             let real = try await (store as? DeferredAllowlistStore)?.current() ?? store
             let nonce = try NonceValue("healthz-canary-" + RequestSigner.randomNonce().value.prefix(24))
             _ = try await real.consumeNonce(nonce, expiresAt: Date() + 60, now: Date())
-            state = "ready"
             if let kv = real as? KVAllowlistStore, let s = try? await kv.jetStream.bucketStatus(KVAllowlistStore.Bucket.nonces.rawValue) {
                 routes = s.followers.filter { !$0.offline }.count  // peers reachable over routes
             }
-        } catch StoreError.unavailable(let why) where why.contains("not open yet") {
-            state = "not-ready"
         } catch {
-            logger.warning("KV canary write failed: \(error)")
-            state = "no-quorum"
+            logger.warning("store canary write failed: \(error)")
+            failure = "\(error)"
         }
-        canary = (ContinuousClock.now, state, routes)
-        return (state, routes)
+        canary = (ContinuousClock.now, failure, routes)
+        return (failure, routes)
     }
 
     private func jetStreamState() async -> String {

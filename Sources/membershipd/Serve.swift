@@ -14,6 +14,10 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let logger = Logging.membershipdLogger()
+        // Before anything in ./local_files is read or written: one node per directory.
+        try FileManager.default.createDirectory(atPath: "./local_files", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let lock = try InstanceLock(directory: "./local_files")
+        defer { withExtendedLifetime(lock) {} }
         let plan = try ServePlan(options, environment: ProcessInfo.processInfo.environment, logger: logger)
         try await plan.run()
     }

@@ -87,30 +87,29 @@ struct ServePlan {
         let internalNats = try internalConnectOptions(identity)
         let (ready, readySignal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
 
+        try JetStreamAccountMigration.moveLegacyStreams(
+            storeDirectory: settings.jetStreamDirectory, clustered: settings.cluster != nil, logger: logger)
+
         let store: any AllowlistStore
-        let pipeline: AclPipeline
         let follower: any Service
         if options.store == "kv" {
-            let deferred = DeferredAllowlistStore()
-            store = deferred
-            pipeline = AclPipeline(
-                store: store, settings: settings, internalNkey: identity.nkey,
-                busAuthEnforced: busAuthEnforced, controller: controller, logger: logger)
-            try await pipeline.prepareInitialConfig(emptyAllowlist: true)
+            store = DeferredAllowlistStore()
+        } else {
+            store = try SQLiteAllowlistStore(path: options.db, createDirectory: options.db == StoreOptions.defaultDB)
+        }
+        let pipeline = AclPipeline(
+            store: store, settings: settings, internalNkey: identity.nkey, busAuthEnforced: busAuthEnforced,
+            storeNeedsServer: options.store == "kv", controller: controller, logger: logger)
+        if let deferred = store as? DeferredAllowlistStore {
             follower = KVBootstrapService(
                 serverReady: ready, options: internalNats,
                 configuration: KVStoreConfiguration(replicas: options.kvReplicas),
                 deferred: deferred, pipeline: pipeline, logger: logger)
         } else {
-            store = try SQLiteAllowlistStore(path: options.db, createDirectory: options.db == StoreOptions.defaultDB)
-            pipeline = AclPipeline(
-                store: store, settings: settings, internalNkey: identity.nkey,
-                busAuthEnforced: busAuthEnforced, controller: controller, logger: logger)
-            try await pipeline.prepareInitialConfig()
             follower = AclReloadService(pipeline: pipeline, feed: SQLiteChangeFeed(path: options.db))
         }
         let server = NatsServerService(
-            controller: controller, pidFile: settings.pidFile, logger: logger,
+            controller: controller, pipeline: pipeline, pidFile: settings.pidFile, logger: logger,
             forwardAllLogs: logOptions.debug
         ) { [logger, options, busAuthEnforced, logOptions] in
             readySignal.yield()
@@ -145,7 +144,7 @@ extension ServePlan {
         natsOptions: NatsConnectOptions
     ) throws -> some Service {
         let posture = NodePosture(
-            controller: controller, busAuthEnforced: busAuthEnforced, natsOptions: natsOptions,
+            controller: controller, pipeline: pipeline, busAuthEnforced: busAuthEnforced, natsOptions: natsOptions,
             store: store, storeKind: options.store, cluster: options.clusterName,
             certificateExpiry: CertificateExpiry.of(tls.cert), logger: logger)
         let plane = ControlPlane(

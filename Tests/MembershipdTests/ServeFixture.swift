@@ -9,15 +9,17 @@ import UnibusTestSupport
 /// A real `membershipd serve` process in a temp working directory, on free loopback ports, with
 /// its real nats-server child. Always stopped (SIGTERM) when released.
 final class ServeFixture: @unchecked Sendable {
-    let dir = TempDirectory("unibus-test-serve")
+    let dir: TempDirectory
     let natsPort = FreePort.next()
     let httpPort = FreePort.next()
     let natsServer: String
     let process = Process()
     private let logBuffer = LogBuffer()
 
-    init(natsServer: String, arguments: [String] = [], environment: [String: String] = [:]) throws {
+    /// - Parameter directory: the working directory (a fresh one by default), e.g. to start on an existing data directory.
+    init(natsServer: String, arguments: [String] = [], environment: [String: String] = [:], directory: TempDirectory? = nil) throws {
         self.natsServer = natsServer
+        dir = directory ?? TempDirectory("unibus-test-serve")
         // Under `setpriv --pdeathsig KILL`, spawned from a thread that lives as long as the test
         // process: if the runner dies or exits with a fixture still alive, membershipd (and so
         // its nats-server) goes with it.

@@ -47,16 +47,36 @@ struct AuthorizationRendererTests {
         #expect(!text.contains("eve"))
     }
 
-    @Test func internalIdentityHasFullRights() {
-        let entry = AuthorizationRenderer.users(Self.sample).first { $0.nkey == Self.internalNkey }
-        #expect(entry != nil && entry?.permissions == nil)
+    /// The internal identity alone is in UNIBUS (JetStream on); users are in ROOMS (no JetStream).
+    @Test func internalIdentityAloneHasJetStream() throws {
+        let text = try AuthorizationRenderer.render(Self.sample)
+        let unibus = try #require(text.range(of: "  UNIBUS {"))
+        let rooms = try #require(text.range(of: "  ROOMS {"))
+        let internalBlock = text[unibus.upperBound..<rooms.lowerBound]
+        #expect(internalBlock.contains("jetstream: enabled") && internalBlock.contains(Self.internalNkey))
+        #expect(!internalBlock.contains("permissions") && internalBlock.components(separatedBy: "nkey:").count == 2)
+        let usersBlock = text[rooms.upperBound...]
+        #expect(!usersBlock.contains("jetstream") && !usersBlock.contains(Self.internalNkey))
+        #expect(!AuthorizationRenderer.users(Self.sample).contains { $0.nkey == Self.internalNkey })
     }
 
-    @Test func userInNoRoomMayPublishNothingButReplies() {
+    /// `allow_responses` lets whoever sets a reply subject pick where the responder publishes.
+    @Test func noUserMayAnswerWhereTheRequesterChooses() throws {
+        #expect(!(try AuthorizationRenderer.render(Self.sample)).contains("allow_responses"))
+        #expect(!(try AuthorizationRenderer.renderOpen(internalNkey: Self.internalNkey)).contains("allow_responses"))
+    }
+
+    @Test func userInNoRoomMayOnlyAnswerRequests() {
         let dan = AuthorizationRenderer.users(Self.sample).first { $0.comment.hasPrefix("dan") }!.permissions!
-        #expect(dan.publish == SubjectPermission(allow: [], deny: [">"]))
-        #expect(dan.subscribe.allow == ["_INBOX.dan.>"])
-        #expect(dan.allowResponses)
+        #expect(dan.publish == SubjectPermission(allow: ["_INBOX.*.>"]))
+        #expect(dan.subscribe == SubjectPermission(allow: ["_INBOX.dan.>"]))
+    }
+
+    @Test func busAuthOffStillKeepsJetStreamFromClients() throws {
+        let text = try AuthorizationRenderer.renderOpen(internalNkey: Self.internalNkey)
+        #expect(text.contains("no_auth_user: \"anonymous\""))
+        let rooms = try #require(text.range(of: "  ROOMS {"))
+        #expect(!text[rooms.upperBound...].contains("jetstream"))
     }
 
     @Test func refusesAnInvalidInternalNkey() {
@@ -78,7 +98,7 @@ struct AuthorizationRendererTests {
     }
 
     /// Random allowlists: every user's rights are exactly its rooms and its inbox, never more.
-    @Test("property: no user ever gets another room, >, $JS or $SYS", arguments: 0..<40)
+    @Test("property: no user ever gets another room, another inbox to read, >, $JS or $SYS", arguments: 0..<40)
     func noUserGetsMoreThanItsRooms(_ seed: Int) throws {
         var rng = SeededGenerator(seed: UInt64(seed))
         let rooms = (0..<Int.random(in: 1...8, using: &rng)).map { "r\($0)" }
@@ -93,7 +113,7 @@ struct AuthorizationRendererTests {
         let snapshot = AllowlistSnapshot(users: users, members: members, internalNkey: Self.internalNkey)
         let text = try AuthorizationRenderer.render(snapshot)
         let entries = AuthorizationRenderer.users(snapshot)
-        #expect(entries.count == users.filter { $0.status == .active }.count + 1)
+        #expect(entries.count == users.filter { $0.status == .active }.count)
         for user in users {
             let entry = entries.first { $0.nkey == user.nkey }
             guard user.status == .active else {
@@ -103,12 +123,12 @@ struct AuthorizationRendererTests {
             let p = try #require(entry?.permissions)
             let mine = Set(members.filter { $0.signPub == user.signPub }.map(\.room.value))
             let roomSubjects = Set(mine.flatMap { ["unibus.room.\($0)", "unibus.room.\($0).>"] })
-            #expect(Set(p.publish.allow) == roomSubjects)
+            #expect(Set(p.publish.allow) == roomSubjects.union(["_INBOX.*.>"]))
             #expect(Set(p.subscribe.allow) == roomSubjects.union(["_INBOX.\(user.handle).>"]))
-            for s in p.publish.allow + p.subscribe.allow {
-                #expect(s != ">" && !s.hasPrefix("$JS") && !s.hasPrefix("$SYS") && !s.contains("*"))
+            for s in p.publish.allow + p.subscribe.allow where s != "_INBOX.*.>" {
+                #expect(s != ">" && !s.hasPrefix("$") && !s.contains("*"))
             }
-            #expect(p.publish.deny == (mine.isEmpty ? [">"] : []))
+            #expect(p.publish.deny.isEmpty && p.subscribe.deny.isEmpty)
         }
     }
 }

@@ -1,4 +1,11 @@
-/// Renders the allowlist into nats-server's `authorization` block (contract section 3).
+/// Renders the allowlist into nats-server's `accounts { … }` block (contract section 3).
+///
+/// Two accounts: `UNIBUS` holds membershipd's internal identity and has JetStream (the allowlist
+/// buckets live there); `ROOMS` holds every active user, with no JetStream, no exports and no
+/// imports, so `$JS.>`, `$KV.>` and the buckets do not exist for users by any route. Each user
+/// may publish and subscribe its rooms' subjects, subscribe its own inbox, and publish to
+/// `_INBOX.*.>` to answer requests. There is no `allow_responses`: whoever sets a reply subject
+/// would choose where the responder may publish.
 ///
 /// Pure and deterministic: users sorted by handle, subjects sorted, so the same allowlist always
 /// gives the same bytes (and an unchanged allowlist never needs a reload). Revoked users are
@@ -6,63 +13,76 @@
 /// is written; nothing from the input can leave its quoted string.
 ///
 /// ```swift
-/// let block = try AuthorizationRenderer.render(snapshot)   // "authorization {\n  users = [ … ]\n}\n"
+/// let block = try AuthorizationRenderer.render(snapshot)   // "accounts {\n  UNIBUS { … }\n  ROOMS { … }\n}\n"
 /// ```
 public enum AuthorizationRenderer {
     /// The restricted rights of an active user who belongs to `rooms`.
     public static func permissions(handle: Handle, rooms: some Sequence<RoomID>) -> Permissions {
         let roomSubjects = Set(rooms).sorted().flatMap { [Subjects.room($0), Subjects.roomTree($0)] }
-        // An empty allow list means "no restriction" to nats-server: a user in no room is
-        // denied every publish instead (replies still pass through allow_responses).
-        let publish =
-            roomSubjects.isEmpty
-            ? SubjectPermission(deny: [">"]) : SubjectPermission(allow: roomSubjects)
+        // Never empty (an empty allow list would mean "no restriction" to nats-server).
+        let publish = SubjectPermission(allow: (roomSubjects + [Subjects.anyInbox]).sorted())
         let subscribe = SubjectPermission(allow: ([Subjects.inbox(handle)] + roomSubjects).sorted())
-        return Permissions(publish: publish, subscribe: subscribe, allowResponses: true)
+        return Permissions(publish: publish, subscribe: subscribe)
     }
 
-    /// The nkey users of the snapshot: the internal identity first, then active users by handle.
+    /// The users of the `ROOMS` account: active users by handle, each with its rights.
     public static func users(_ snapshot: AllowlistSnapshot) -> [NkeyUser] {
         var roomsByMember: [SignPub: [RoomID]] = [:]
         for m in snapshot.members { roomsByMember[m.signPub, default: []].append(m.room) }
         let active = snapshot.users.filter { $0.status == .active }.sorted { $0.handle < $1.handle }
-        return [NkeyUser(nkey: snapshot.internalNkey, comment: "membershipd internal identity", permissions: nil)]
-            + active.map { user in
-                NkeyUser(
-                    nkey: user.nkey, comment: "\(user.handle.value) (\(user.role.rawValue))",
-                    permissions: permissions(handle: user.handle, rooms: roomsByMember[user.signPub] ?? []))
-            }
+        return active.map { user in
+            NkeyUser(
+                nkey: user.nkey, comment: "\(user.handle.value) (\(user.role.rawValue))",
+                permissions: permissions(handle: user.handle, rooms: roomsByMember[user.signPub] ?? []))
+        }
     }
 
-    /// The whole `authorization { … }` block.
+    /// The whole `accounts { … }` block for bus auth enforced.
     /// - Throws: `RenderError` when a string would not be a safe config token, or two entries share an nkey.
     public static func render(_ snapshot: AllowlistSnapshot) throws(RenderError) -> String {
-        let entries = users(snapshot)
         var seen = Set<String>()
-        var out = "authorization {\n  users = [\n"
-        for entry in entries {
-            guard NKey.isUserPublicKey(entry.nkey) else { throw .invalidNkey(entry.nkey) }
-            guard seen.insert(entry.nkey).inserted else { throw .duplicateNkey(entry.nkey) }
-            try checkComment(entry.comment)
-            out += "    # \(entry.comment)\n    {\n      nkey: \"\(entry.nkey)\"\n"
-            if let p = entry.permissions {
-                out += "      permissions: {\n"
-                out += try line("publish", p.publish)
-                out += try line("subscribe", p.subscribe)
-                if p.allowResponses { out += "        allow_responses: true\n" }
-                out += "      }\n"
-            }
-            out += "    }\n"
+        var out = try internalAccount(snapshot.internalNkey, seen: &seen)
+        out += "  \(Accounts.users) {\n    users = [\n"
+        for entry in users(snapshot) {
+            out += try render(entry, seen: &seen)
         }
-        out += "  ]\n}\n"
-        return out
+        return out + "    ]\n  }\n}\n"
+    }
+
+    /// The `accounts { … }` block for bus auth off (loopback only): the same two accounts, and
+    /// clients without credentials join `ROOMS` with every right there (still no JetStream).
+    public static func renderOpen(internalNkey: String) throws(RenderError) -> String {
+        var seen = Set<String>()
+        var out = try internalAccount(internalNkey, seen: &seen)
+        out += "  \(Accounts.users) {\n    users = [\n      { user: \"\(Accounts.anonymousUser)\" }\n    ]\n  }\n}\n"
+        return out + "no_auth_user: \"\(Accounts.anonymousUser)\"\n"
+    }
+
+    private static func internalAccount(_ nkey: String, seen: inout Set<String>) throws(RenderError) -> String {
+        let entry = NkeyUser(nkey: nkey, comment: "membershipd internal identity", permissions: nil)
+        return "accounts {\n  \(Accounts.internal) {\n    jetstream: enabled\n    users = [\n"
+            + (try render(entry, seen: &seen)) + "    ]\n  }\n"
+    }
+
+    private static func render(_ entry: NkeyUser, seen: inout Set<String>) throws(RenderError) -> String {
+        guard NKey.isUserPublicKey(entry.nkey) else { throw .invalidNkey(entry.nkey) }
+        guard seen.insert(entry.nkey).inserted else { throw .duplicateNkey(entry.nkey) }
+        try checkComment(entry.comment)
+        var out = "      # \(entry.comment)\n      {\n        nkey: \"\(entry.nkey)\"\n"
+        if let p = entry.permissions {
+            out += "        permissions: {\n"
+            out += try line("publish", p.publish)
+            out += try line("subscribe", p.subscribe)
+            out += "        }\n"
+        }
+        return out + "      }\n"
     }
 
     private static func line(_ name: String, _ permission: SubjectPermission) throws(RenderError) -> String {
         var parts: [String] = []
         if !permission.allow.isEmpty { parts.append("allow: \(try list(permission.allow))") }
         if !permission.deny.isEmpty { parts.append("deny: \(try list(permission.deny))") }
-        return "        \(name): { \(parts.joined(separator: ", ")) }\n"
+        return "          \(name): { \(parts.joined(separator: ", ")) }\n"
     }
 
     private static func list(_ subjects: [String]) throws(RenderError) -> String {

@@ -9,11 +9,27 @@ public struct SubjectPermission: Equatable, Sendable {
 }
 
 /// One user's rights on the bus, named after nats-server's `Permissions`.
+///
+/// There is deliberately no `allow_responses`: it lets whoever sets a reply subject choose where
+/// the responder may publish (contract section 3). Replies go to `_INBOX.*.>` instead.
 public struct Permissions: Equatable, Sendable {
     public var publish: SubjectPermission
     public var subscribe: SubjectPermission
-    /// Lets the user publish one reply to each request it received (`allow_responses`).
-    public var allowResponses: Bool
+    public init(publish: SubjectPermission, subscribe: SubjectPermission) {
+        self.publish = publish
+        self.subscribe = subscribe
+    }
+}
+
+/// The two accounts of the rendered config. Accounts are isolated namespaces in nats-server:
+/// nothing published in one is visible in the other, and only `internal` has JetStream.
+public enum Accounts {
+    /// membershipd's internal identity and the allowlist buckets (JetStream enabled).
+    public static let `internal` = "UNIBUS"
+    /// Every user (no JetStream, no exports or imports).
+    public static let users = "ROOMS"
+    /// With bus auth off, clients without credentials join `users` as this user.
+    public static let anonymousUser = "anonymous"
 }
 
 /// A user as nats-server knows it: an nkey, optionally restricted (nil means full rights).
@@ -34,4 +50,6 @@ public enum Subjects {
     public static func inboxPrefix(_ handle: Handle) -> String { "_INBOX.\(handle.value)" }
     /// `_INBOX.<handle>.>`
     public static func inbox(_ handle: Handle) -> String { "_INBOX.\(handle.value).>" }
+    /// `_INBOX.*.>`: any user's inbox, where a user may publish to answer a request.
+    public static let anyInbox = "_INBOX.*.>"
 }

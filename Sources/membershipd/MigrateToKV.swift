@@ -15,14 +15,6 @@ struct MigrateToKV: AsyncParsableCommand {
     @OptionGroup var kv: KVOptions
     @Option(help: "Replicas for buckets this creates (overrides --kv-replicas).") var replicas: Int?
 
-    struct Counts {
-        var copied = 0, kept = 0, skipped: [String] = []
-        var text: String {
-            "\(copied) copied, \(kept) already there"
-                + (skipped.isEmpty ? "" : ", \(skipped.count) not copied (they name a revoked user): \(skipped.prefix(10).joined(separator: ", "))")
-        }
-    }
-
     func run() async throws {
         var kvOptions = kv
         if let replicas { kvOptions.kvReplicas = replicas }
@@ -31,70 +23,13 @@ struct MigrateToKV: AsyncParsableCommand {
         // A bulk copy makes the node reload its ACL over and over while it runs: allow each
         // operation more time than an interactive command does.
         let target = try await kvOptions.open(name: "membershipd-migrate", wait: .seconds(15))
-        var users = Counts(), rooms = Counts(), members = Counts(), keys = Counts()
-
-        let allUsers = try await source.users()
-        for (i, user) in allUsers.enumerated() {
-            do { try await target.addUser(user); users.copied += 1 } catch StoreError.alreadyRegistered { users.kept += 1 }
-            progress("users", i + 1, allUsers.count)
-        }
-        let allMembers = try await source.allMembers()
-        let roomIDs = Array(Set(allMembers.map(\.room))).sorted()
-        for (i, id) in roomIDs.enumerated() {
-            guard let room = try await source.room(id) else { continue }
-            do {
-                try await target.createRoom(room)
-                rooms.copied += 1
-            } catch StoreError.roomExists {
-                rooms.kept += 1
-            } catch StoreError.userRevoked {
-                rooms.skipped.append(room.id.value)
-            }
-            progress("rooms", i + 1, roomIDs.count)
-        }
-        var existing: [RoomID: Set<SignPub>] = [:]
-        for (i, member) in allMembers.enumerated() {
-            if existing[member.room] == nil { existing[member.room] = Set(try await target.members(of: member.room).map(\.signPub)) }
-            if existing[member.room]!.contains(member.signPub) {
-                members.kept += 1
-            } else {
-                do {
-                    try await target.putMember(member)
-                    existing[member.room]!.insert(member.signPub)
-                    members.copied += 1
-                } catch StoreError.userRevoked {
-                    members.skipped.append("\(member.room)/\(member.signPub.hex.prefix(8))")
-                } catch StoreError.roomNotFound {
-                    members.skipped.append("\(member.room)/\(member.signPub.hex.prefix(8))")
-                }
-            }
-            progress("members", i + 1, allMembers.count)
-        }
-        for member in allMembers {
-            let present = Set(try await target.roomKeys(room: member.room, recipient: member.signPub).map(\.epoch))
-            for key in try await source.roomKeys(room: member.room, recipient: member.signPub) {
-                if present.contains(key.epoch) {
-                    keys.kept += 1
-                } else if (try? await target.putRoomKey(key)) != nil {
-                    keys.copied += 1
-                } else {
-                    keys.skipped.append("\(key.room)/\(key.recipient.hex.prefix(8))@\(key.epoch)")
-                }
-            }
-        }
-        print(
-            """
-            UNIBUS_users: \(users.text)
-            UNIBUS_rooms: \(rooms.text)
-            UNIBUS_members and UNIBUS_rooms_by_member: \(members.text)
-            UNIBUS_room_keys: \(keys.text)
-            UNIBUS_nonces: not copied (nonces only matter within the signature window)
-            """)
+        let copy = try await AllowlistCopy.run(from: source, to: target, progress: Self.progress)
+        print(copy.report)
         print(await ReplicationReport.line(target, .users))
     }
 
     /// One line on stderr every 1,000 records and at the end of each kind.
-    func progress(_ what: String, _ done: Int, _ total: Int) {
+    static func progress(_ what: String, _ done: Int, _ total: Int) {
         guard done % 1000 == 0 || done == total else { return }
         FileHandle.standardError.write(Data("migrating \(what): \(done)/\(total)\n".utf8))
     }

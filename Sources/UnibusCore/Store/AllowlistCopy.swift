@@ -1,0 +1,97 @@
+public import Foundation
+
+/// Copies every record of one allowlist store into another: users (revoked ones too), rooms,
+/// members (with the rooms-by-member index) and wrapped room keys. Nonces are not copied (they
+/// only matter within the signature window). Safe to re-run: a record already in the target is
+/// kept as it is, never overwritten or duplicated.
+///
+/// Used by `migrate-to-kv` (SQLite → KV) and `export` (KV → a new SQLite file).
+public struct AllowlistCopy: Sendable {
+    /// What happened to one kind of record.
+    public struct Counts: Sendable, Equatable {
+        public var copied = 0
+        public var kept = 0
+        public var skipped: [String] = []
+        public init() {}
+        public var text: String {
+            "\(copied) copied, \(kept) already there"
+                + (skipped.isEmpty ? "" : ", \(skipped.count) not copied: \(skipped.prefix(10).joined(separator: ", "))")
+        }
+    }
+
+    public var users = Counts(), rooms = Counts(), members = Counts(), keys = Counts()
+
+    /// One line per kind, as the commands print them.
+    public var report: String {
+        """
+        UNIBUS_users: \(users.text)
+        UNIBUS_rooms: \(rooms.text)
+        UNIBUS_members and UNIBUS_rooms_by_member: \(members.text)
+        UNIBUS_room_keys: \(keys.text)
+        UNIBUS_nonces: not copied (nonces only matter within the signature window)
+        """
+    }
+
+    /// - Parameter progress: called with (kind, done, total) as records are copied.
+    public static func run(
+        from source: any AllowlistStore, to target: any AllowlistStore,
+        progress: (String, Int, Int) -> Void = { _, _, _ in }
+    ) async throws -> AllowlistCopy {
+        var c = AllowlistCopy()
+        let allUsers = try await source.users()
+        for (i, user) in allUsers.enumerated() {
+            do {
+                try await target.addUser(user)
+                c.users.copied += 1
+            } catch StoreError.alreadyRegistered {
+                c.users.kept += 1
+            } catch let refused as ValidationError {
+                c.users.skipped.append("\(user.handle) (\(refused))")  // e.g. a small-order key: it grants nothing anyway
+            }
+            progress("users", i + 1, allUsers.count)
+        }
+        let allMembers = try await source.allMembers()
+        let roomIDs = Array(Set(allMembers.map(\.room))).sorted()
+        for (i, id) in roomIDs.enumerated() {
+            guard let room = try await source.room(id) else { continue }
+            do {
+                try await target.createRoom(room)
+                c.rooms.copied += 1
+            } catch StoreError.roomExists {
+                c.rooms.kept += 1
+            } catch StoreError.userRevoked {
+                c.rooms.skipped.append("\(room.id) (created by a revoked user)")
+            }
+            progress("rooms", i + 1, roomIDs.count)
+        }
+        var existing: [RoomID: Set<SignPub>] = [:]
+        for (i, member) in allMembers.enumerated() {
+            if existing[member.room] == nil { existing[member.room] = Set(try await target.members(of: member.room).map(\.signPub)) }
+            if existing[member.room]!.contains(member.signPub) {
+                c.members.kept += 1
+            } else {
+                do {
+                    try await target.putMember(member)
+                    existing[member.room]!.insert(member.signPub)
+                    c.members.copied += 1
+                } catch StoreError.userRevoked, StoreError.userNotFound, StoreError.roomNotFound {
+                    c.members.skipped.append("\(member.room)/\(member.signPub.hex.prefix(8)) (revoked user or room not copied)")
+                }
+            }
+            progress("members", i + 1, allMembers.count)
+        }
+        for member in allMembers {
+            let present = Set(try await target.roomKeys(room: member.room, recipient: member.signPub).map(\.epoch))
+            for key in try await source.roomKeys(room: member.room, recipient: member.signPub) {
+                if present.contains(key.epoch) {
+                    c.keys.kept += 1
+                } else if (try? await target.putRoomKey(key)) != nil {
+                    c.keys.copied += 1
+                } else {
+                    c.keys.skipped.append("\(key.room)/\(key.recipient.hex.prefix(8))@\(key.epoch)")
+                }
+            }
+        }
+        return c
+    }
+}

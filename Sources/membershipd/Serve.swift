@@ -14,10 +14,6 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let logger = Logging.membershipdLogger()
-        // Before anything in ./local_files is read or written: one node per directory.
-        try FileManager.default.createDirectory(atPath: "./local_files", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let lock = try InstanceLock(directory: "./local_files")
-        defer { withExtendedLifetime(lock) {} }
         let plan = try ServePlan(options, environment: ProcessInfo.processInfo.environment, logger: logger)
         try await plan.run()
     }
@@ -46,6 +42,12 @@ struct ServeOptions: ParsableArguments {
     @Option(name: .customLong("route-pass-file")) var routePassFile: String?
     @Option(name: .customLong("kv-replicas")) var kvReplicas = 1
     @Option(name: .customLong("internal-id-file")) var internalIDFile = "./local_files/internal.id"
+    @Option(
+        name: .customLong("public-url"),
+        help: "An https origin the control plane answers for (repeatable; default https://<bind>:<http-port>, plus localhost on loopback).")
+    var publicURLs: [String] = []
+    /// Tests only: IDLE,HEAD,BODY connection timeouts in seconds (see ConnectionLimits).
+    @Option(name: .customLong("http-timeouts"), help: .private) var httpTimeouts: String?
 }
 
 extension Logging {

@@ -20,6 +20,11 @@ struct ServePlan {
     /// certificate in development; otherwise the server certificate, which tls/generate-certs.sh
     /// issues for both server and client auth).
     let internalClientTLS: (cert: String, key: String)
+    /// One node per directory: held from before anything in ./local_files is touched until exit.
+    let lock: InstanceLock
+    /// What the control plane answers for, and how long its connections may take.
+    let origins: [PublicOrigin]
+    let connectionLimits: ConnectionLimits
 
     init(_ options: ServeOptions, environment: [String: String], logger: Logger) throws {
         self.options = options
@@ -39,6 +44,10 @@ struct ServePlan {
         where !(1...65535).contains(port) {
             throw ServeError.invalid("\(name) must be a port from 1 to 65535, not \(port)")
         }
+        origins = try Self.publicOrigins(options, hostName: ProcessInfo.processInfo.hostName)
+        connectionLimits = try Self.connectionLimits(options)
+        try FileManager.default.createDirectory(atPath: "./local_files", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        lock = try InstanceLock(directory: "./local_files")
         tls = try Self.tlsFiles(options, logger: logger)
         let devClient = URL(fileURLWithPath: "./local_files/tls/client.crt").standardizedFileURL.path
         internalClientTLS =
@@ -73,7 +82,6 @@ struct ServePlan {
     static func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
 
     func run() async throws {
-        try FileManager.default.createDirectory(atPath: "./local_files", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let (identity, createdIdentity) = try InternalIdentityFile.loadOrCreate(options.internalIDFile)
         if createdIdentity { logger.notice("created internal identity \(options.internalIDFile) (0600), nkey \(identity.nkey)") }
         let executable = try NatsServerExecutable.locate(options.natsServer)
@@ -148,11 +156,12 @@ extension ServePlan {
             store: store, storeKind: options.store, cluster: options.clusterName,
             certificateExpiry: CertificateExpiry.of(tls.cert), logger: logger)
         let plane = ControlPlane(
-            store: store, posture: { await posture.measure() },
+            origins: origins, store: store, posture: { await posture.measure() },
             allowlistChanged: {
                 if case .failed(let why) = await pipeline.apply() { throw ServeError.aclNotApplied(why) }
-            })
-        logger.notice("control plane: https://\(options.bind):\(options.httpPort)")
+            }, limits: connectionLimits)
+        logger.notice(
+            "control plane: listening on \(options.bind):\(options.httpPort), answering for \(origins.map(\.description).joined(separator: ", "))")
         return try plane.application(host: options.bind, port: options.httpPort, certificateFile: tls.cert, keyFile: tls.key, logger: logger)
     }
 }

@@ -25,6 +25,7 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
     static func forbidden(_ message: String) -> Self { Self(.forbidden, "forbidden", message) }
     static func notFound(_ message: String) -> Self { Self(.notFound, "not-found", message) }
     static func unavailable(_ message: String) -> Self { Self(.serviceUnavailable, "unavailable", message) }
+    static func misdirected(_ message: String) -> Self { Self(.misdirectedRequest, "misdirected", message) }
 
     /// Maps store and validation failures; anything unknown is a 503 (fail closed, never a 2xx).
     static func from(_ error: any Error) -> Self {

@@ -17,7 +17,7 @@ extension ControlPlane {
         tls.minimumTLSVersion = .tlsv12
         return Application(
             router: router(),
-            server: try .tls(.http1(), tlsConfiguration: tls),
+            server: .guardedHTTPS(tls: tls, limits: limits),
             configuration: .init(address: .hostname(host, port: port), serverName: "unibus"),
             logger: logger)
     }

@@ -1,6 +1,7 @@
 public import Foundation
 public import Hummingbird
 public import Logging
+import NIOHTTP1
 public import UnibusCore
 
 /// The HTTPS control plane (contract section 4): `/healthz` and the signed `/v1` API.
@@ -12,14 +13,22 @@ public struct ControlPlane: Sendable {
     let posture: @Sendable () async -> Posture
     let allowlistChanged: @Sendable () async throws -> Void
     let now: @Sendable () -> Date
+    /// The origins this node answers for (`--public-url`); the first is the primary one.
+    let origins: [PublicOrigin]
+    let limits: ConnectionLimits
 
     /// - Parameters:
+    ///   - origins: the accepted origins; a request for another is 421 `misdirected`.
     ///   - posture: the live health of the node, asked on each `/healthz`.
     ///   - allowlistChanged: applies a data-plane change (ACL render + reload) before the 2xx is sent.
+    ///   - limits: connection timeouts and header sizes (`.standard` outside tests).
     public init(
-        store: any AllowlistStore, posture: @escaping @Sendable () async -> Posture,
-        allowlistChanged: @escaping @Sendable () async throws -> Void, now: @escaping @Sendable () -> Date = Date.init
+        origins: [PublicOrigin], store: any AllowlistStore, posture: @escaping @Sendable () async -> Posture,
+        allowlistChanged: @escaping @Sendable () async throws -> Void, now: @escaping @Sendable () -> Date = Date.init,
+        limits: ConnectionLimits = .standard
     ) {
+        self.origins = origins
+        self.limits = limits
         self.store = store
         self.posture = posture
         self.allowlistChanged = allowlistChanged
@@ -28,8 +37,9 @@ public struct ControlPlane: Sendable {
 
     /// The router with every route and the authenticator.
     public func router() -> Router<ControlPlaneContext> {
-        let router = Router(context: ControlPlaneContext.self)
+        let router = Router(context: ControlPlaneContext.self, options: .autoGenerateHeadEndpoints)
         router.add(middleware: ErrorMapper())
+        router.add(middleware: OriginPolicy(origins: origins))
         router.add(middleware: SignedRequestAuthenticator(store: store, now: now))
         router.get("/healthz") { _, _ in try await healthz() }
         addUserRoutes(to: router)
@@ -62,6 +72,8 @@ struct ErrorMapper: RouterMiddleware {
             return try await next(request, context)
         } catch let error as APIError {
             throw error
+        } catch let error as HTTPParserError {
+            throw error  // the connection guard answers it (ConnectionGuard)
         } catch let error as HTTPError where error.status == .notFound {
             throw APIError.notFound("no such endpoint: \(request.method) \(request.uri.path)")
         } catch let error as HTTPError where error.status == .contentTooLarge {

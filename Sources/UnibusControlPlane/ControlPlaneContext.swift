@@ -8,6 +8,8 @@ public struct ControlPlaneContext: RequestContext {
     public var caller: User?
     /// The request body, at most `ControlPlane.maxBody` bytes.
     public var body: ByteBuffer = ByteBuffer()
+    /// The node's origin the request is addressed to (set by `OriginPolicy`).
+    public var origin: PublicOrigin?
 
     public init(source: Source) {
         coreContext = .init(source: source)
@@ -20,5 +22,11 @@ public struct ControlPlaneContext: RequestContext {
     func requireCaller() throws -> User {
         guard let caller else { throw APIError(.unauthorized, "unsigned", "this endpoint needs a signed request") }
         return caller
+    }
+
+    /// The matched origin; without one nothing can be verified, so the request is misdirected.
+    func requireOrigin() throws -> PublicOrigin {
+        guard let origin else { throw APIError.misdirected("the request names no origin this node serves") }
+        return origin
     }
 }

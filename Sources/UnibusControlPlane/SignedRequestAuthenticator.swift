@@ -33,7 +33,7 @@ public struct SignedRequestAuthenticator: RouterMiddleware {
         }
         let body: ByteBuffer
         do { body = try await request.collectBody(upTo: ControlPlane.maxBody) } catch is NIOTooManyBytesError { throw Self.tooLarge }
-        let caller = try await authenticate(request, body: body)
+        let caller = try await authenticate(request, origin: try context.requireOrigin(), body: body)
         context.caller = caller
         context.body = body
         return try await next(request, context)
@@ -41,14 +41,14 @@ public struct SignedRequestAuthenticator: RouterMiddleware {
 
     static let tooLarge = APIError(.contentTooLarge, "too-large", "request bodies are limited to \(ControlPlane.maxBody) bytes")
 
-    func authenticate(_ request: Request, body: ByteBuffer) async throws -> User {
+    func authenticate(_ request: Request, origin: PublicOrigin, body: ByteBuffer) async throws -> User {
         let verified: SignaturePolicy.Verified
         do {
             let (input, signature) = try SignatureHeaders.parse(input: request.headers[.signatureInput], signature: request.headers[.signature])
             let digest = try SignatureHeaders.contentDigest(request.headers[.contentDigest])
             let bodyBytes = body.readableBytesView
             verified = try policy.verify(
-                request: Self.signedRequest(request), input: input, signature: signature,
+                request: Self.signedRequest(request, origin: origin), input: input, signature: signature,
                 bodyDigest: bodyBytes.isEmpty ? nil : ContentDigest.sha256(bodyBytes), contentDigest: digest, now: now())
         } catch let error as SignatureError {
             throw APIError(.unauthorized, error.code, error.description)
@@ -67,9 +67,10 @@ public struct SignedRequestAuthenticator: RouterMiddleware {
         return user
     }
 
-    static func signedRequest(_ request: Request) -> SignedRequest {
+    /// What the signature covers; `@target-uri` names the node's own matched origin, never the `Host` as sent.
+    static func signedRequest(_ request: Request, origin: PublicOrigin) -> SignedRequest {
         SignedRequest(
-            method: request.method.rawValue, scheme: "https", authority: request.head.authority ?? "",
+            method: request.method.rawValue, scheme: "https", authority: origin.authority,
             path: request.uri.path, query: request.uri.query,
             headers: request.headers.map { ($0.name.canonicalName, $0.value) })
     }

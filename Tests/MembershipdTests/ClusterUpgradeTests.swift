@@ -67,6 +67,7 @@ struct ClusterUpgradeTests {
         // 2. stop every node; 3. the upgraded node refuses to start on the old store, touching nothing
         for server in legacy { server.stop() }
         let refused = try ServeFixture(natsServer: NatsServerBinaries.debian, arguments: clusterArguments(0, ports: [1, 2, 3]), directory: dirs[0])
+        #expect(await eventually(timeout: .seconds(15)) { !refused.process.isRunning })
         #expect(refused.stop() == 1)
         #expect(await eventually(timeout: .seconds(5)) { refused.log.contains("Upgrading a cluster to accounts") }, "\(refused.log)")
         // 4. move each node's JetStream store aside and start the upgraded cluster

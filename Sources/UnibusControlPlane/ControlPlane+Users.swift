@@ -15,7 +15,7 @@ extension ControlPlane {
             try Self.requireAdmin(context)
             let body = try JSONBody(context.body, allowed: ["sign_pub", "handle", "role"])
             let user = User(
-                signPub: try SignPub(hex: body.string("sign_pub")), handle: try Handle(body.string("handle")),
+                signPub: try SignPub(registering: body.string("sign_pub")), handle: try Handle(body.string("handle")),
                 role: try Role(parsing: body.string("role")), createdAt: now())
             try await store.addUser(user)
             try await applyACL()

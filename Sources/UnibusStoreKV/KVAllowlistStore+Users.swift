@@ -9,8 +9,9 @@ extension KVAllowlistStore {
 
     /// Reserves the handle (create-only `handle.<h>`), then creates the user record
     /// (create-only `<sign-pub>`): of two nodes adding the same handle or key at once, exactly
-    /// one wins.
+    /// one wins. Refuses a sign-pub that is not a canonical point of large order.
     public func addUser(_ user: User) async throws {
+        try user.signPub.validateForRegistration()
         if let existing = try await self.user(user.signPub) {
             throw StoreError.alreadyRegistered(signPub: user.signPub.hex, status: existing.status)
         }

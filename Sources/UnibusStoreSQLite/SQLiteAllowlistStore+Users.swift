@@ -3,7 +3,9 @@ import GRDB
 public import UnibusCore
 
 extension SQLiteAllowlistStore {
+    /// Refuses a sign-pub that is not a canonical point of large order (`SignPub.weakness`).
     public func addUser(_ user: User) async throws {
+        try user.signPub.validateForRegistration()
         try await write { db in
             if let existing = try Row.fetchOne(db, sql: "SELECT status FROM users WHERE sign_pub = ?", arguments: [user.signPub.hex]) {
                 throw StoreError.alreadyRegistered(signPub: user.signPub.hex, status: UserStatus(rawValue: existing["status"]) ?? .active)

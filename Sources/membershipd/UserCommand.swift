@@ -16,14 +16,15 @@ extension UserCommand {
         static let configuration = CommandConfiguration(abstract: "Register a user (refuses any existing key or handle).")
 
         @Option(help: "Handle: a lowercase letter, then up to 31 of a-z 0-9 _ -.") var handle: String
-        @Option(name: .customLong("sign-pub"), help: "The user's ed25519 public key, 64 hex characters.") var signPub: String
+        @Option(name: .customLong("sign-pub"), help: "The user's ed25519 public key, 64 hex characters (not a small-order point).") var signPub:
+            String
         @Option(help: "admin or member.") var role: String
         @OptionGroup var store: StoreOptions
 
         func run() async throws {
             // Domain values are validated here, so bad values exit 1 with the same words as the API.
             let user = User(
-                signPub: try SignPub(hex: signPub), handle: try Handle(handle),
+                signPub: try SignPub(registering: signPub), handle: try Handle(handle),
                 role: try Role(parsing: role), createdAt: Date())
             let opened = try await store.open(create: true)
             try await opened.addUser(user)

@@ -98,6 +98,25 @@ struct UserCommandTests {
             BadInput(name: "missing --handle", arguments: ["user", "add", "--sign-pub", fresh, "--role", "member"], status: 2, message: "--handle"),
             BadInput(name: "missing --role", arguments: ["user", "add", "--handle", "bob", "--sign-pub", fresh], status: 2, message: "--role"),
             BadInput(name: "unknown flag", arguments: add("bob", fresh) + ["--colour"], status: 2, message: "--colour"),
+        ] + weakKeys.map { BadInput(name: "weak sign-pub: \($0.name)", arguments: add("bob", $0.key), status: 1, message: $0.message) }
+    }()
+
+    /// Keys that are not canonical points of large order (see Fixtures/ed25519-key-vectors.json in
+    /// UnibusCoreTests for where they come from).
+    static let weakKeys: [(name: String, key: String, message: String)] = {
+        let zeros = String(repeating: "0", count: 62), effs = String(repeating: "f", count: 60)
+        let small = "is a small-order point", alias = "is not the canonical encoding"
+        return [
+            ("identity", "01" + zeros, small + " (order 1)"),
+            ("order 2", "ec" + effs + "7f", small + " (order 2)"),
+            ("order 4", "00" + zeros, small + " (order 4)"),
+            ("order 4, sign bit set", zeros + "80", small + " (order 4)"),
+            ("order 8", "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05", small + " (order 8)"),
+            ("order 8, sign bit set", "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa", small + " (order 8)"),
+            ("y = p", "ed" + effs + "7f", alias),
+            ("y = p + 1", "ee" + effs + "7f", alias),
+            ("x = 0 with the sign bit set", "01" + String(zeros.dropLast(2)) + "80", alias),
+            ("not a curve point", "02" + zeros, "is not a point on the ed25519 curve"),
         ]
     }()
 
@@ -130,6 +149,27 @@ struct UserCommandTests {
         #expect(r.stdout.isEmpty)
         #expect(try Self.dump(db) == before)
         #expect(try CLI.run(["user", "list", "--json", "--db", db]).stdout == listBefore)
+        _ = dir
+    }
+
+    @Test func aStoredWeakKeyIsFlaggedByUserList() throws {
+        let (dir, db) = try Self.seededDatabase()
+        let weak = Self.weakKeys[4].key
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        p.arguments = [db, "INSERT INTO users VALUES ('\(weak)', 'mal', 'member', 'active', 1764000000, NULL);"]
+        try p.run()
+        p.waitUntilExit()
+        let table = try CLI.run(["user", "list", "--db", db])
+        #expect(table.status == 0)
+        let row = table.stdout.split(separator: "\n").first { $0.hasPrefix("mal ") }
+        #expect(row?.contains("weak (small-order, order 8)") == true, "\(table.stdout)")
+        #expect(table.stdout.split(separator: "\n").first { $0.hasPrefix("alice ") }?.contains(" ok ") == true)
+        let json = try CLI.run(["user", "list", "--json", "--db", db])
+        let users = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
+        let mal = try #require(users.first { $0["handle"] as? String == "mal" })
+        #expect((mal["key_problem"] as? String)?.contains("small-order point (order 8)") == true)
+        #expect(users.first { $0["handle"] as? String == "alice" }?["key_problem"] == nil)
         _ = dir
     }
 

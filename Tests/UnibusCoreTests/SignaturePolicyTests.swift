@@ -94,6 +94,26 @@ struct SignaturePolicyTests {
         #expect(throws: SignatureError.notCovered("content-digest")) { try Self.verify { $0.components.removeAll { $0 == "content-digest" } } }
     }
 
+    /// A = identity, R = identity, S = 0: swift-crypto verifies it for any message, so the policy
+    /// must refuse the keyid before verifying.
+    @Test func aForgedSignatureForTheIdentityKeyIsRefused() throws {
+        let identity = "01" + String(repeating: "0", count: 62)
+        let forged = Data([1] + [UInt8](repeating: 0, count: 63))
+        let input = SignatureInput(
+            components: ["@method", "@target-uri"],
+            parameters: [
+                ("created", .integer(Int64(Self.now.timeIntervalSince1970))), ("nonce", .string("nonce-0123456789abcdef")),
+                ("keyid", .string(identity)), ("alg", .string("ed25519")),
+            ])
+        let error = #expect(throws: SignatureError.self) {
+            try SignaturePolicy().verify(
+                request: Self.request("GET", path: "/v1/me"), input: input, signature: forged, bodyDigest: nil,
+                contentDigest: nil, now: Self.now)
+        }
+        #expect(error?.code == "bad-signature")
+        #expect(error?.description.contains("small-order point (order 1)") == true)
+    }
+
     @Test func aBodylessGetVerifies() throws {
         _ = try Self.verify(signed: Self.request("GET", path: "/v1/me"), body: nil)
     }

@@ -5,6 +5,12 @@
 public enum ValidationError: Error, Equatable, Sendable, CustomStringConvertible {
     case signPubLength(Int)
     case signPubNotHex
+    /// Not the canonical encoding of a point (y ≥ p, or x = 0 with the sign bit set).
+    case signPubNotCanonical(String)
+    /// No curve point has this encoding.
+    case signPubNotOnCurve(String)
+    /// A point of order 1, 2, 4 or 8.
+    case signPubSmallOrder(String, order: Int)
     case handle(String)
     case role(String)
     case memberRole(String)
@@ -21,6 +27,12 @@ public enum ValidationError: Error, Equatable, Sendable, CustomStringConvertible
             "sign-pub must be 64 hex characters (an ed25519 public key); got \(n) characters"
         case .signPubNotHex:
             "sign-pub must be 64 hex characters (0-9, a-f); it contains a non-hex character"
+        case .signPubNotCanonical(let k):
+            "sign-pub \(k) is not the canonical encoding of an ed25519 point (y ≥ p, or x = 0 with the sign bit set): such aliases include the small-order points, whose signatures can be forged without a secret; generate a new ed25519 key"
+        case .signPubNotOnCurve(let k):
+            "sign-pub \(k) is not a point on the ed25519 curve, so it is not a public key anyone holds the secret of; generate a new ed25519 key"
+        case .signPubSmallOrder(let k, let order):
+            "sign-pub \(k) is a small-order point (order \(order)): signatures for it can be forged without a secret; generate a new ed25519 key"
         case .handle(let h):
             "invalid handle \(Quoted(h)): expected 1-32 characters, a lowercase letter first, then a-z, 0-9, '_' or '-'"
         case .role(let r):

@@ -8,6 +8,8 @@ public enum SignatureError: Error, Equatable, Sendable, CustomStringConvertible 
     case notCovered(String)
     case algorithm(String)
     case keyID(String)
+    /// The keyid is not a canonical point of large order (the reason, from `SignPub.weakness`).
+    case weakKey(String)
     case nonce(String)
     case expired(String)
     case digestMismatch
@@ -32,6 +34,7 @@ public enum SignatureError: Error, Equatable, Sendable, CustomStringConvertible 
         case .notCovered(let c): "the signature must cover \"\(c)\""
         case .algorithm(let a): "alg must be \"ed25519\", not \"\(a)\""
         case .keyID(let k): "keyid must be the signer's sign-pub (64 hex characters), not \(Quoted(k))"
+        case .weakKey(let why): "keyid refused: \(why)"
         case .nonce(let n): "nonce must be 16-64 characters of A-Z a-z 0-9 _ -, not \(Quoted(n))"
         case .expired(let why): why
         case .digestMismatch: "Content-Digest does not match the body (sha-256, RFC 9530)"

@@ -38,6 +38,8 @@ public struct SignaturePolicy: Sendable {
         guard alg == "ed25519" else { throw .algorithm(alg) }
         let keyText = input.string("keyid") ?? ""
         guard let keyID = try? SignPub(hex: keyText) else { throw .keyID(keyText) }
+        // swift-crypto accepts small-order keys, for which (R = identity, S = 0) verifies anything.
+        if let weakness = keyID.weakness { throw .weakKey(weakness.description) }
         let nonceText = input.string("nonce") ?? ""
         guard let nonce = try? NonceValue(nonceText) else { throw .nonce(nonceText) }
         guard let created = input.integer("created") else { throw .malformed("created is required") }

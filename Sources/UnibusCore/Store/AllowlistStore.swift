@@ -7,7 +7,8 @@ public import Foundation
 /// `StoreError` (or `ValidationError`) with an operator-readable message otherwise.
 public protocol AllowlistStore: Sendable {
     /// Registers a new user. Refuses a sign-pub that is already registered (active or revoked)
-    /// and a handle that is taken: never an overwrite.
+    /// and a handle that is taken: never an overwrite. Refuses a weak sign-pub
+    /// (`SignPub.weakness`) with its `ValidationError`.
     func addUser(_ user: User) async throws
     /// The user with this sign-pub, whatever its status.
     func user(_ signPub: SignPub) async throws -> User?
@@ -64,12 +65,24 @@ public protocol TolerantACLSource: AllowlistStore {
 
 extension AllowlistStore {
     /// The allowlist as the ACL renderer needs it, with any records that had to be left out.
+    /// Users whose sign-pub is weak (`SignPub.weakness`: stored before keys were checked) are
+    /// left out with their memberships, and each active one is reported.
     public func aclSnapshot(internalNkey: String) async throws -> (snapshot: AllowlistSnapshot, problems: [String]) {
-        let records: ACLRecords
+        var records: ACLRecords
         if let tolerant = self as? any TolerantACLSource {
             records = try await tolerant.aclRecords()
         } else {
             records = ACLRecords(users: try await users(), members: try await allMembers())
+        }
+        var weak = Set<SignPub>()
+        for user in records.users {
+            guard let weakness = user.signPub.weakness else { continue }
+            weak.insert(user.signPub)
+            if user.status == .active { records.problems.append("user \(user.handle) left out of the ACL: \(weakness)") }
+        }
+        if !weak.isEmpty {
+            records.users.removeAll { weak.contains($0.signPub) }
+            records.members.removeAll { weak.contains($0.signPub) }
         }
         return (AllowlistSnapshot(users: records.users, members: records.members, internalNkey: internalNkey), records.problems)
     }

@@ -1,9 +1,10 @@
 /// An ed25519 public key, the identity of a user: 64 hex characters on input (any case),
 /// always held and printed lowercase.
 ///
-/// The 32 bytes are not checked to be a point on the curve: the contract defines a sign-pub by
-/// its shape, and a key that is not a valid point can never produce a signature that verifies,
-/// so it authenticates nobody.
+/// `init(hex:)` checks the shape only, so that records stored before keys were checked can still
+/// be read, listed and reported. Every entry point (CLI, API, migration, stores) uses
+/// `init(registering:)` or `validateForRegistration()`, which also require a canonical point of
+/// large order (`Ed25519PointCheck`); `weakness` tells why a stored key must be left out.
 public struct SignPub: Hashable, Comparable, Sendable, CustomStringConvertible, Codable {
     /// Lowercase hex, 64 characters.
     public let hex: String
@@ -14,6 +15,28 @@ public struct SignPub: Hashable, Comparable, Sendable, CustomStringConvertible, 
         guard input.utf8.count == 64 else { throw .signPubLength(input.count) }
         guard input.utf8.allSatisfy(Hex.isDigit) else { throw .signPubNotHex }
         hex = input.lowercased()
+    }
+
+    /// Validates a key that is being registered: the shape, then a canonical point of large order.
+    /// - Throws: the shape errors, `.signPubNotCanonical`, `.signPubNotOnCurve` or `.signPubSmallOrder`.
+    public init(registering input: String) throws(ValidationError) {
+        try self.init(hex: input)
+        try validateForRegistration()
+    }
+
+    /// Throws why this key must not be trusted, if it must not.
+    public func validateForRegistration() throws(ValidationError) {
+        if let weakness { throw weakness }
+    }
+
+    /// Why this key must not be trusted (not a canonical point of large order), or nil.
+    public var weakness: ValidationError? {
+        switch Ed25519PointCheck.check(bytes) {
+        case .largeOrder: nil
+        case .notCanonical: .signPubNotCanonical(hex)
+        case .notOnCurve: .signPubNotOnCurve(hex)
+        case .smallOrder(let order): .signPubSmallOrder(hex, order: order)
+        }
     }
 
     /// Wraps 32 raw key bytes.

@@ -1,0 +1,70 @@
+import Foundation
+import Testing
+import UnibusCore
+import UnibusNats
+import UnibusStoreKV
+import UnibusStoreSQLite
+import UnibusTestSupport
+
+/// Keys that are not canonical points of large order: refused by `addUser`, and when found in a
+/// store (written before keys were checked) still readable but left out of the ACL and reported.
+@Suite("stores: weak sign-pubs")
+struct WeakKeyStoreTests {
+    static let identity = "01" + String(repeating: "0", count: 62)
+    static let order8 = "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05"
+    static let yIsP = "ed" + String(repeating: "f", count: 60) + "7f"
+
+    static func weakUser(_ hex: String = order8) throws -> User {
+        User(signPub: try SignPub(hex: hex), handle: try Handle("mal"), role: .admin, createdAt: Fixture.epoch)
+    }
+
+    @Test(arguments: StoreKind.allCases)
+    func addUserRefusesWeakKeys(_ kind: StoreKind) async throws {
+        let h = try await StoreHarness(kind)
+        for key in [Self.identity, Self.order8, Self.yIsP] {
+            await #expect(throws: ValidationError.self) { try await h.store.addUser(try Self.weakUser(key)) }
+        }
+        #expect(try await h.store.users().isEmpty)
+    }
+
+    /// Checks what the ACL sees once `mal` (weak key, member of a room) is stored beside `ana`.
+    static func expectLeftOutAndReported(_ store: any AllowlistStore) async throws {
+        let mal = try Self.weakUser()
+        #expect(try await store.user(mal.signPub)?.handle == mal.handle)  // still readable, so it can be listed
+        let (snapshot, problems) = try await store.aclSnapshot(internalNkey: "UINTERNAL")
+        #expect(snapshot.users.map(\.handle.value) == ["ana"])
+        #expect(!snapshot.members.contains { $0.signPub == mal.signPub })
+        #expect(problems.count == 1)
+        #expect(problems.first?.contains("user mal left out of the ACL") == true, "\(problems)")
+        #expect(problems.first?.contains("small-order point (order 8)") == true, "\(problems)")
+    }
+
+    @Test func aWeakUserStoredInSQLiteIsLeftOutOfTheACL() async throws {
+        let dir = TempDirectory("weak-sqlite")
+        let path = dir.file("unibus.db")
+        let store = try SQLiteAllowlistStore(path: path)
+        let ana = Fixture.user("ana", 1, role: .admin)
+        try await store.addUser(ana)
+        let insert = "INSERT INTO users VALUES ('\(Self.order8)', 'mal', 'admin', 'active', 1764000000, NULL);"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        p.arguments = [path, insert]
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        try await store.createRoom(Room(id: try RoomID("r"), createdBy: ana.signPub, createdAt: Fixture.epoch))
+        try await store.putMember(Member(room: try RoomID("r"), signPub: try SignPub(hex: Self.order8), role: .member, addedAt: Fixture.epoch))
+        try await Self.expectLeftOutAndReported(store)
+    }
+
+    @Test func aWeakUserStoredInKVIsLeftOutOfTheACL() async throws {
+        let world = try await KVWorld()
+        let ana = Fixture.user("ana", 1, role: .admin)
+        try await world.store.addUser(ana)
+        let mal = #"{"created_at":1764000000,"handle":"mal","role":"admin","sign_pub":"\#(Self.order8)","status":"active"}"#
+        _ = try await world.store.bucket(.users).put(Self.order8, value: Data(mal.utf8))
+        try await world.store.createRoom(Room(id: try RoomID("r"), createdBy: ana.signPub, createdAt: Fixture.epoch))
+        try await world.store.putMember(Member(room: try RoomID("r"), signPub: try SignPub(hex: Self.order8), role: .member, addedAt: Fixture.epoch))
+        try await Self.expectLeftOutAndReported(world.store)
+    }
+}

@@ -4,6 +4,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import UnibusControlPlane
 import UnibusCore
 import UnibusSupervisor
 
@@ -31,7 +32,7 @@ struct APICommand: AsyncParsableCommand {
         }
         let body = data.map { Data($0.utf8) }
         if let body, (try? JSONSerialization.jsonObject(with: body)) == nil { throw ServeError.invalid("--data is not valid JSON") }
-        let authority = base.port.map { "\(host):\($0)" } ?? host
+        let authority = PublicOrigin(host: host, port: base.port ?? 443).authority  // as the node names its origins
         let split = path.split(separator: "?", maxSplits: 1).map(String.init)
         let signed = SignedRequest(
             method: method.uppercased(), scheme: "https", authority: authority, path: split[0],

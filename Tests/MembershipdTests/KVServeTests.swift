@@ -80,6 +80,26 @@ struct KVServeTests {
         #expect(await events.contains(within: .seconds(10)) { $0 == .closed || $0 == .disconnected })
     }
 
+    @Test("after nats-server dies, the restarted server gets the KV allowlist again and a revoke still closes connections")
+    func restartedServerFollowsTheKV() async throws {
+        let node = try await Node()
+        let bob = try node.add("bob", 2)
+        let first = try #require(node.serve.childPID)
+        kill(first, SIGKILL)
+        #expect(await eventually(timeout: .seconds(15)) { node.serve.count("ready (pid") >= 2 }, "\(node.serve.log)")
+        var connection: NatsConnection?
+        _ = await eventually(timeout: .seconds(15)) {
+            connection = try? await node.serve.connect(bob, handle: "bob"); return connection != nil
+        }
+        let events = AsyncRecorder(try #require(connection, "bob never reconnected:\n\(node.serve.log)").events)
+        var revoked: CLIResult?
+        _ = await eventually(timeout: .seconds(15)) {
+            revoked = try? node.cli(["user", "revoke", "bob"]); return revoked?.status == 0
+        }
+        #expect(revoked?.status == 0, "\(String(describing: revoked))")
+        #expect(await events.contains(within: .seconds(10)) { $0 == .closed || $0 == .disconnected }, "\(node.serve.log)")
+    }
+
     @Test("a corrupt value in the KV is reported and left out, and never blocks a revocation")
     func corruptValueDoesNotBlockRevocation() async throws {
         let node = try await Node()

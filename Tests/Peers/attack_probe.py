@@ -1120,12 +1120,23 @@ for _name, _make_req, _statuses in RAW_ERRORS:
     _make_raw(_name, _make_req, _statuses)
 
 
-@case("control", "HTTP/1.0 GET /healthz without Host", "200 JSON, connection closed")
+@case("control", "HTTP/1.0 GET /healthz without Host", "the JSON posture, connection closed")
 async def http10():
     status, body, closed, _ = await raw_http(b"GET /healthz HTTP/1.0\r\n\r\n", wait=10)
     a = Answer(status or 0, body)
-    ok = status in (200, 503) and isinstance(a.json, dict) and "status" in a.json and closed
-    return f"{status} {'JSON' if isinstance(a.json, dict) else 'not JSON'}, {'closed' if closed else 'LEFT OPEN'}", ok
+    posture = isinstance(a.json, dict) and "status" in a.json
+    problems = "; ".join(a.json.get("problems") or []) if posture else ""
+    got = f"{status} {'posture' if posture else 'NOT JSON'}{' (' + problems[:70] + ')' if problems else ''}, {'closed' if closed else 'LEFT OPEN'}"
+    return got, status in (200, 503) and posture and closed
+
+
+@case("data", "/healthz names the planted small-order key as left out of the ACL", "left_out_of_acl names it")
+async def ghost_reported():
+    status, body, _, _ = await raw_http(request_bytes("GET", "/healthz", headers=[("Connection", "close")]), wait=10)
+    a = Answer(status or 0, body)
+    left = a.json.get("left_out_of_acl", []) if isinstance(a.json, dict) else []
+    named = any(IDENTITY in entry or "ghost" in entry for entry in left)
+    return (f"{status}, left_out_of_acl names it" if named else f"{status}, left_out_of_acl {left}"), named
 
 
 @case("control", "HTTP/1.0 with Host evil.example", "421 misdirected")

@@ -43,47 +43,115 @@ extension KVAllowlistStore {
     }
 
     private func upsert(_ member: Member) async throws {
-        let key = KVKey.member(member.room, member.signPub)
-        for _ in 0..<configuration.maxAttempts {
-            do {
-                if let entry = try await members.get(key) {
-                    var stored = try KVCodec.member(entry)
-                    guard stored.role != member.role else { return }
-                    stored.role = member.role
-                    _ = try await members.update(key, value: KVCodec.encode(stored), revision: entry.revision)
-                } else {
-                    _ = try await members.create(key, value: KVCodec.encode(member))
-                }
-                return
-            } catch NatsKVError.wrongLastSequence {
-                continue
-            } catch let error as NatsKVError {
-                throw Self.storeError(error)
-            }
-        }
-        throw StoreError.conflict("membership of \(member.signPub.hex) in '\(member.room.value)' kept racing with other writers")
+        try await changeMembership(member.room, member.signPub, to: member)
     }
 
-    /// Revision-checked delete of the membership, then its index entry (which is restored if
-    /// the membership came back meanwhile).
+    /// Revision-checked delete of the membership (refused for the room's last owner), then its
+    /// index entry (which is restored if the membership came back meanwhile).
     public func removeMember(room: RoomID, signPub: SignPub) async throws {
+        try await changeMembership(room, signPub, to: nil)
+        try await dropIndex(signPub, room, revision: nil)
+    }
+
+    /// Creates the membership, changes its role (keeping `added_at`) or, with `nil`, deletes it:
+    /// each a revision-checked write against the entry just read, retried when another writer
+    /// got there first.
+    ///
+    /// A room always keeps an owner. A write that takes an owner away (a demotion or a removal of
+    /// an entry read as an owner) runs under the room's owner guard (see ``takeOwnerGuard(_:for:)``),
+    /// which serialises such writes per room across nodes, and only after the room's members,
+    /// listed under the guard, show another owner. A write of an entry read as a non-owner needs
+    /// no guard: its revision check fails if the member was made an owner meanwhile, and the
+    /// retry then takes the guarded path. Promotions never take an owner away. So the owners
+    /// counted under the guard can only lose a member through another guarded write, which
+    /// cannot run at the same time: two owners demoting each other at once cannot both pass.
+    ///
+    /// Residual race: a guard holder that stalls longer than ``ownerGuardGrace`` between taking
+    /// the guard and its write may have the guard taken over, and then two such writes could
+    /// both pass. KV operations are bounded by `configuration.wait` (5 s by default), far below it.
+    private func changeMembership(_ room: RoomID, _ signPub: SignPub, to new: Member?) async throws {
         let key = KVKey.member(room, signPub)
-        var removed = false
-        for _ in 0..<configuration.maxAttempts where !removed {
+        for _ in 0..<configuration.maxAttempts {
             guard let entry = try await members.fetch(key) else {
-                throw StoreError.memberNotFound(room: room.value, signPub: signPub.hex)
+                guard let new else { throw StoreError.memberNotFound(room: room.value, signPub: signPub.hex) }
+                do throws(NatsKVError) {
+                    _ = try await members.create(key, value: KVCodec.encode(new))
+                    return
+                } catch .wrongLastSequence {
+                    continue
+                } catch {
+                    throw Self.storeError(error)
+                }
             }
+            var stored = try KVCodec.member(entry)
+            if let new, stored.role == new.role { return }
+            let held = stored.role == .owner ? try await takeOwnerGuard(room, for: signPub) : nil
+            let written: Bool
+            do {
+                if held != nil {
+                    let owners = try await members(of: room).filter { $0.role == .owner }
+                    guard owners.contains(where: { $0.signPub != signPub }) else {
+                        throw StoreError.lastOwner(room: room.value, signPub: signPub.hex)
+                    }
+                }
+                do throws(NatsKVError) {
+                    if let new {
+                        stored.role = new.role
+                        _ = try await members.update(key, value: KVCodec.encode(stored), revision: entry.revision)
+                    } else {
+                        try await members.delete(key, revision: entry.revision)
+                    }
+                    written = true
+                } catch .wrongLastSequence {
+                    written = false
+                } catch {
+                    throw Self.storeError(error)
+                }
+            } catch {
+                if let held { await releaseOwnerGuard(room, revision: held) }
+                throw error
+            }
+            if let held { await releaseOwnerGuard(room, revision: held) }
+            if written { return }
+        }
+        throw StoreError.conflict("membership of \(signPub.hex) in '\(room.value)' kept racing with other writers")
+    }
+
+    /// A guard older than this is taken to be left by a writer that crashed (or lost its
+    /// connection) before releasing it, and may be taken over.
+    static let ownerGuardGrace: TimeInterval = 30
+
+    /// Takes the room's owner guard (`UNIBUS_rooms` key `<room>.owner-guard`, naming the member
+    /// whose ownership is being changed): created, or updated at the revision read when it is
+    /// free or stale. Waits up to `configuration.wait` for a holder to release it.
+    /// - Returns: the guard's revision, for ``releaseOwnerGuard(_:revision:)``.
+    private func takeOwnerGuard(_ room: RoomID, for signPub: SignPub) async throws -> UInt64 {
+        let key = KVKey.ownerGuard(room)
+        let mine = KVCodec.encode(OwnerGuard(changing: signPub))
+        let deadline = ContinuousClock.now + configuration.wait
+        var pause = Duration.milliseconds(2)
+        repeat {
+            let entry = try await rooms.fetch(key)
             do throws(NatsKVError) {
-                try await members.delete(key, revision: entry.revision)
-                removed = true
+                guard let entry else { return try await rooms.create(key, value: mine) }
+                let held = try? KVCodec.ownerGuard(entry, room)
+                if held?.changing == nil || Date().timeIntervalSince(entry.created) > Self.ownerGuardGrace {
+                    return try await rooms.update(key, value: mine, revision: entry.revision)
+                }
             } catch .wrongLastSequence {
-                continue
+                // taken or released by another writer first: look again
             } catch {
                 throw Self.storeError(error)
             }
-        }
-        guard removed else { throw StoreError.conflict("removing \(signPub.hex) from '\(room.value)' kept racing with other writers") }
-        try await dropIndex(signPub, room, revision: nil)
+            try? await Task.sleep(for: pause)
+            pause = min(pause * 2, .milliseconds(50))
+        } while ContinuousClock.now < deadline
+        throw StoreError.conflict("the owners of '\(room.value)' are being changed by another writer")
+    }
+
+    /// Marks the guard free, if it is still ours (a stale guard may have been taken over).
+    private func releaseOwnerGuard(_ room: RoomID, revision: UInt64) async {
+        _ = try? await rooms.update(KVKey.ownerGuard(room), value: KVCodec.encode(OwnerGuard(changing: nil)), revision: revision)
     }
 
     /// Deletes an index entry, then restores it if the membership exists after all.

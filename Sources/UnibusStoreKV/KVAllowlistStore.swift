@@ -10,6 +10,7 @@ public import UnibusNats
 /// | `UNIBUS_users`           | `<sign-pub hex>`             | ``User``                       |
 /// | `UNIBUS_users`           | `handle.<handle>`            | `{"sign_pub"}` (reservation)   |
 /// | `UNIBUS_rooms`           | `<room>`                     | ``Room``                       |
+/// | `UNIBUS_rooms`           | `<room>.owner-guard`         | `{"changing"?}` (owner guard)  |
 /// | `UNIBUS_members`         | `<room>.<sign-pub>`          | ``Member``                     |
 /// | `UNIBUS_rooms_by_member` | `<sign-pub>.<room>`          | `{"room","sign_pub"}`          |
 /// | `UNIBUS_room_keys`       | `<room>.<recipient>.<epoch>` | ``RoomKey``                    |
@@ -23,6 +24,8 @@ public import UnibusNats
 ///   membership and removed after it, each writer re-checks the other side afterwards, and
 ///   ``rooms(ofMember:)`` confirms each entry against the members bucket (dropping leftovers of
 ///   a crash), so a crash between the two writes never shows or hides a room;
+/// - a room always keeps an owner: writes that take an owner away are serialised per room by
+///   a revision-checked owner guard and check the other owners under it;
 /// - reads come from stream leaders (buckets are created with direct get off), lists prove
 ///   they are not a lagging replica's (see ``NatsKeyValue/entries()``);
 /// - nonces are never deleted (a delete marker would let a create succeed again): they leave

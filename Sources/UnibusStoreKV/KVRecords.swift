@@ -9,6 +9,8 @@ enum KVKey {
     static func handle(_ handle: Handle) -> String { "handle.\(handle.value)" }
     static func room(_ id: RoomID) -> String { id.value }
     static func member(_ room: RoomID, _ key: SignPub) -> String { "\(room.value).\(key.hex)" }
+    /// The room's owner guard (see ``KVAllowlistStore``): never a room id, which has no dot.
+    static func ownerGuard(_ room: RoomID) -> String { "\(room.value).owner-guard" }
     static func membersOf(_ room: RoomID) -> String { "\(room.value).*" }
     static func index(_ key: SignPub, _ room: RoomID) -> String { "\(key.hex).\(room.value)" }
     static func roomsOf(_ key: SignPub) -> String { "\(key.hex).*" }
@@ -28,6 +30,11 @@ struct MembershipIndex: Codable, Equatable {
     var room: RoomID
     var signPub: SignPub
     enum CodingKeys: String, CodingKey { case room, signPub = "sign_pub" }
+}
+
+/// A room's owner guard: the member whose ownership is being changed, or nobody (free).
+struct OwnerGuard: Codable, Equatable {
+    var changing: SignPub?
 }
 
 /// A consumed nonce (informational: it leaves through the bucket's max age).
@@ -100,6 +107,10 @@ extension KVCodec {
 
     static func member(_ entry: NatsKVEntry) throws(StoreError) -> Member {
         try decode(Member.self, entry, in: .members, what: "membership") { KVKey.member($0.room, $0.signPub) }
+    }
+
+    static func ownerGuard(_ entry: NatsKVEntry, _ room: RoomID) throws(StoreError) -> OwnerGuard {
+        try decode(OwnerGuard.self, entry, in: .rooms, what: "owner guard") { _ in KVKey.ownerGuard(room) }
     }
 
     static func index(_ entry: NatsKVEntry) throws(StoreError) -> MembershipIndex {

@@ -34,6 +34,7 @@ extension SQLiteAllowlistStore {
         try await write { db in
             try Self.requireRoom(db, member.room)
             try Self.requireActive(db, member.signPub)
+            if member.role != .owner { try Self.keepAnOwner(db, member.room, without: member.signPub) }
             try db.execute(
                 sql: """
                     INSERT INTO members (room, sign_pub, role, added_at) VALUES (?, ?, ?, ?)
@@ -45,6 +46,7 @@ extension SQLiteAllowlistStore {
 
     public func removeMember(room: RoomID, signPub: SignPub) async throws {
         try await write { db in
+            try Self.keepAnOwner(db, room, without: signPub)
             try db.execute(sql: "DELETE FROM members WHERE room = ? AND sign_pub = ?", arguments: [room.value, signPub.hex])
             guard db.changesCount == 1 else { throw StoreError.memberNotFound(room: room.value, signPub: signPub.hex) }
         }
@@ -108,6 +110,15 @@ extension SQLiteAllowlistStore {
                 room: try RoomID(row["room"]), signPub: try SignPub(hex: row["sign_pub"]),
                 role: try MemberRole(parsing: row["role"]), addedAt: Date(timeIntervalSince1970: row["added_at"]))
         } catch { throw StoreError.corruptRecord("membership: \(error)") }
+    }
+
+    /// Refuses a change that takes `signPub` out of the room's owners when it is the last one.
+    /// Runs inside the write transaction (`BEGIN IMMEDIATE`), so two concurrent demotions of the
+    /// room's two owners cannot both pass.
+    static func keepAnOwner(_ db: Database, _ room: RoomID, without signPub: SignPub) throws {
+        let owners = try String.fetchAll(
+            db, sql: "SELECT sign_pub FROM members WHERE room = ? AND role = 'owner'", arguments: [room.value])
+        if owners == [signPub.hex] { throw StoreError.lastOwner(room: room.value, signPub: signPub.hex) }
     }
 
     static func requireRoom(_ db: Database, _ room: RoomID) throws {

@@ -87,6 +87,57 @@ struct StoreRoomBehaviourTests {
         #expect(try await h.store.roomKeys(room: room, recipient: Self.bob.signPub) == [try key(1, 1), try key(2, 9)])
         #expect(try await h.store.roomKeys(room: room, recipient: Self.ana.signPub) == [])
     }
+
+    @Test(arguments: StoreKind.allCases)
+    func theLastOwnerCannotLeaveOrBeDemoted(_ kind: StoreKind) async throws {
+        let h = try await Self.seeded(kind)
+        try await h.store.createRoom(Fixture.room("general", by: Self.ana))
+        let room = try RoomID("general")
+        let lastAna = StoreError.lastOwner(room: "general", signPub: Self.ana.signPub.hex)
+        await #expect(throws: lastAna) { try await h.store.removeMember(room: room, signPub: Self.ana.signPub) }
+        await #expect(throws: lastAna) { try await h.store.putMember(Fixture.member("general", Self.ana, .member)) }
+        #expect(try await h.store.members(of: room) == [Fixture.member("general", Self.ana, .owner)])
+        // with a second owner, either may go; the one left stays
+        try await h.store.putMember(Fixture.member("general", Self.bob, .owner))
+        try await h.store.putMember(Fixture.member("general", Self.ana, .member))
+        await #expect(throws: StoreError.lastOwner(room: "general", signPub: Self.bob.signPub.hex)) {
+            try await h.store.removeMember(room: room, signPub: Self.bob.signPub)
+        }
+        try await h.store.removeMember(room: room, signPub: Self.ana.signPub)  // a plain member leaves
+        #expect(try await h.store.members(of: room).map(\.role) == [.owner])
+        #expect(try await h.store.rooms(ofMember: Self.bob.signPub) == [room])
+    }
+
+    @Test("two owners demoting or removing each other at once: one passes, the room keeps an owner", arguments: StoreKind.allCases)
+    func concurrentDemotionsKeepAnOwner(_ kind: StoreKind) async throws {
+        let h = try await Self.seeded(kind)
+        let stores = [h.store, try await h.another()]
+        for round in 0..<6 {
+            let id = "race-\(round)"
+            try await h.store.createRoom(Fixture.room(id, by: Self.ana))
+            try await h.store.putMember(Fixture.member(id, Self.bob, .owner))
+            let room = try RoomID(id)
+            let outcomes = await withTaskGroup(of: (any Error)?.self) { group in
+                for (i, user) in [Self.ana, Self.bob].enumerated() {
+                    let store = stores[i]
+                    group.addTask {
+                        do {
+                            if round % 2 == 0 {
+                                try await store.putMember(Fixture.member(id, user, .member))
+                            } else {
+                                try await store.removeMember(room: room, signPub: user.signPub)
+                            }
+                            return nil
+                        } catch { return error }
+                    }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(outcomes.filter { $0 == nil }.count == 1, "round \(round): \(outcomes)")
+            #expect(outcomes.allSatisfy { $0 == nil || ($0 as? StoreError).map { if case .lastOwner = $0 { true } else { false } } == true })
+            #expect(try await h.store.members(of: room).filter { $0.role == .owner }.count == 1, "round \(round)")
+        }
+    }
 }
 
 @Suite("store behaviour: nonces")

@@ -10,6 +10,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case memberNotFound(room: String, signPub: String)
     case notAMember(room: String, signPub: String)
     case userRevoked(String)
+    /// The change would leave the room without an owner: its last owner cannot leave or be demoted.
+    case lastOwner(room: String, signPub: String)
     /// A concurrent writer changed the record first; retry the operation.
     case conflict(String)
     /// The store could not confirm the write (no quorum, unreachable, timed out).
@@ -31,6 +33,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case .memberNotFound(let r, let k): "\(k) is not a member of room '\(r)'"
         case .notAMember(let r, let k): "recipient \(k) is not a member of room '\(r)'; add them first"
         case .userRevoked(let k): "user \(k) is revoked"
+        case .lastOwner(let r, let k):
+            "\(k) is the last owner of room '\(r)': a room always keeps an owner; make another member an owner first, nothing was changed"
         case .conflict(let what): "conflicting concurrent update: \(what); nothing was changed, retry"
         case .unavailable(let why): "store unavailable: \(why); nothing was changed"
         case .corruptRecord(let what): "stored record failed validation: \(what)"

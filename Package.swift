@@ -148,6 +148,11 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .testTarget(
+            name: "UnibusControlPlaneTests",
+            dependencies: ["UnibusControlPlane", "UnibusCore"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
             name: "MembershipdTests",
             dependencies: [
                 "UnibusCore", "UnibusStoreSQLite", "UnibusStoreKV", "UnibusNats", "UnibusSupervisor", "UnibusTestSupport",

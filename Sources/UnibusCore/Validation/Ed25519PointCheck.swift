@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Decides whether 32 bytes are an ed25519 public key that can be trusted: the canonical
 /// encoding of a curve point of large order.
 ///
@@ -7,7 +9,7 @@
 /// Field arithmetic is mod p = 2^255 − 19 on five 51-bit limbs. Not constant-time: it only ever
 /// sees public keys.
 public enum Ed25519PointCheck {
-    public enum Verdict: Equatable, Sendable {
+    public enum Verdict: Hashable, Sendable {
         /// A canonical point of large order: a key someone holds the secret of.
         case largeOrder
         /// y ≥ p, or x = 0 with the sign bit set.
@@ -28,7 +30,7 @@ public enum Ed25519PointCheck {
         let yy = y.squared
         let u = yy - .one, v = Fe.d * yy + .one
         let v3 = v.squared * v
-        var x = u * v3 * (u * v3.squared * v).power(Fe.pMinus5Over8)
+        var x = u * v3 * (u * v3.squared * v).pow22523
         let vxx = v * x.squared
         if vxx != u {
             guard vxx == .zero - u else { return .notOnCurve }
@@ -47,6 +49,18 @@ public enum Ed25519PointCheck {
         }
         return .largeOrder
     }
+
+    /// `check`, remembered per key: the ACL is rendered from every user on every change.
+    public static func cachedCheck(_ bytes: [UInt8]) -> Verdict {
+        if let known = memo.withLock({ $0[bytes] }) { return known }
+        let verdict = check(bytes)
+        memo.withLock {
+            if $0.count >= 100_000 { $0.removeAll() }
+            $0[bytes] = verdict
+        }
+        return verdict
+    }
+    private static let memo = Mutex<[[UInt8]: Verdict]>([:])
 }
 
 /// An element of GF(2^255 − 19): five limbs of 51 bits (a limb may briefly exceed 51 bits).
@@ -74,7 +88,6 @@ struct Fe: Equatable {
     static let sqrtMinusOne = Fe(2).power(pMinus1Over4)
     // Exponents as little-endian 64-bit words.
     static let pMinus2: [UInt64] = [~20, ~0, ~0, ~0 >> 1]
-    static let pMinus5Over8: [UInt64] = [~2, ~0, ~0, ~0 >> 4]
     static let pMinus1Over4: [UInt64] = [~4, ~0, ~0, ~0 >> 3]
 
     /// Carries so that every limb is below 2^51 plus a little (the value is unchanged mod p).
@@ -131,6 +144,19 @@ struct Fe: Equatable {
             }
         }
         return r
+    }
+
+    /// self^(2^n).
+    func squared(times n: Int) -> Fe { (0..<n).reduce(self) { r, _ in r.squared } }
+
+    /// self^((p − 5) / 8) = self^(2^252 − 3), by ref10's addition chain (252 squarings, 11 products).
+    var pow22523: Fe {
+        let z9 = self * squared.squared(times: 2), z11 = squared * z9
+        let e5 = z9 * z11.squared  // exponent 2^5 − 1, and so on
+        let e10 = e5.squared(times: 5) * e5, e20 = e10.squared(times: 10) * e10
+        let e50 = (e20.squared(times: 20) * e20).squared(times: 10) * e10
+        let e100 = e50.squared(times: 50) * e50
+        return ((e100.squared(times: 100) * e100).squared(times: 50) * e50).squared(times: 2) * self
     }
 
     /// The limbs of the value reduced to 0 ..< p.

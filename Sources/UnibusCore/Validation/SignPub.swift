@@ -31,7 +31,7 @@ public struct SignPub: Hashable, Comparable, Sendable, CustomStringConvertible, 
 
     /// Why this key must not be trusted (not a canonical point of large order), or nil.
     public var weakness: ValidationError? {
-        switch Ed25519PointCheck.check(bytes) {
+        switch Ed25519PointCheck.cachedCheck(bytes) {
         case .largeOrder: nil
         case .notCanonical: .signPubNotCanonical(hex)
         case .notOnCurve: .signPubNotOnCurve(hex)

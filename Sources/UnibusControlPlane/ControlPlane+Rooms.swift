@@ -8,7 +8,17 @@ extension ControlPlane {
             let caller = try context.requireCaller()
             let body = try JSONBody(context.body, allowed: ["id"])
             let room = Room(id: try RoomID(body.string("id")), createdBy: caller.signPub, createdAt: now())
-            try await store.createRoom(room)
+            do {
+                try await store.createRoom(room)
+            } catch StoreError.roomExists(_) {
+                // A retry by its creator (say after an ambiguous 503): 200 with the stored room,
+                // once the ACL is in force. Another creator's room stays a conflict.
+                guard let stored = try await store.room(room.id), stored.createdBy == caller.signPub else {
+                    throw StoreError.roomExists(room.id.value)
+                }
+                try await applyACL()
+                return try JSONResponse.make(stored)
+            }
             try await applyACL()
             return try JSONResponse.make(room, status: .created)
         }

@@ -17,7 +17,21 @@ extension ControlPlane {
             let user = User(
                 signPub: try SignPub(registering: body.string("sign_pub")), handle: try Handle(body.string("handle")),
                 role: try Role(parsing: body.string("role")), createdAt: now())
-            try await store.addUser(user)
+            do {
+                try await store.addUser(user)
+            } catch StoreError.alreadyRegistered(_, .active) {
+                // A retry (say after an ambiguous 503) finds the user exactly as asked: 200 with
+                // the stored record, once the ACL is in force. Anything else stays a conflict.
+                guard let stored = try await store.user(user.signPub), stored.status == .active,
+                    stored.handle == user.handle, stored.role == user.role
+                else {
+                    throw APIError(
+                        .conflict, "conflict",
+                        "sign-pub \(user.signPub.hex) is already registered as another user; nothing was changed")
+                }
+                try await applyACL()
+                return try JSONResponse.make(UserPresentation(stored))
+            }
             try await applyACL()
             return try JSONResponse.make(UserPresentation(user), status: .created)
         }

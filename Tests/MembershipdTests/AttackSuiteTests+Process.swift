@@ -205,6 +205,47 @@ extension AttackSuiteTests {
         try await AttackReport.shared.add(rows.rows)
     }
 
+    @Test("/healthz is 503 while the SQLite store cannot be written, 200 again after")
+    func unwritableStore() async throws {
+        let node = try await ProcessNode(natsServer: NatsServerBinaries.debian)
+        let rows = RowList(world: node.label)
+        // another process holds SQLite's write lock (as a stuck writer or a full disk would stop writes)
+        let sqlite = Process()
+        sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        sqlite.arguments = [node.serve.db]
+        let input = Pipe()
+        sqlite.standardInput = input
+        sqlite.standardOutput = FileHandle.nullDevice
+        sqlite.standardError = FileHandle.nullDevice
+        try sqlite.run()
+        defer {
+            if sqlite.isRunning { sqlite.terminate() }
+            sqlite.waitUntilExit()
+        }
+        input.fileHandleForWriting.write(Data("BEGIN EXCLUSIVE;\nINSERT INTO nonces VALUES ('held-by-attacker-0001', 0);\n".utf8))
+        var health = (status: 0, body: [String: Any]())
+        _ = await eventually(timeout: .seconds(20), every: .milliseconds(250)) {
+            health = await node.serve.healthz(node.api)
+            return health.status == 503
+        }
+        rows.add(
+            "/healthz while another process holds the SQLite write lock", expected: "503 with the reason", got: Self.healthRow(health),
+            ok: health.status == 503)
+        let write = try? await node.api.send(
+            "POST", "/v1/rooms", body: Data(#"{"id":"locked"}"#.utf8), key: node.root)
+        rows.add(
+            "a signed write while the store cannot be written", expected: "503 unavailable",
+            got: write.map { "\($0.status) \($0.code ?? "")" } ?? "no answer", ok: write?.status == 503)
+        input.fileHandleForWriting.write(Data("ROLLBACK;\n.quit\n".utf8))
+        try? input.fileHandleForWriting.close()
+        _ = await eventually(timeout: .seconds(20), every: .milliseconds(250)) {
+            health = await node.serve.healthz(node.api)
+            return health.status == 200
+        }
+        rows.add("/healthz once the lock is released", expected: "200", got: Self.healthRow(health), ok: health.status == 200)
+        try await AttackReport.shared.add(rows.rows)
+    }
+
     @Test("writes while nats-server is down or restarting are 503, never 2xx")
     func writesDuringRestart() async throws {
         // nats-server behind a wrapper that holds a restart while a file exists

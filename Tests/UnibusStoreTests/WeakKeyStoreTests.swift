@@ -68,3 +68,31 @@ struct WeakKeyStoreTests {
         try await Self.expectLeftOutAndReported(world.store)
     }
 }
+
+extension WeakKeyStoreTests {
+    /// migrate-to-kv and export copy with AllowlistCopy: a weak user, the rooms they created and
+    /// their memberships are not copied but reported; everything else is.
+    @Test func aCopyLeavesWeakUsersBehindAndReportsThem() async throws {
+        let dir = TempDirectory("weak-copy")
+        let source = try SQLiteAllowlistStore(path: dir.file("source.db"))
+        let ana = Fixture.user("ana", 1, role: .admin)
+        try await source.addUser(ana)
+        let insert = "INSERT INTO users VALUES ('\(Self.order8)', 'mal', 'admin', 'active', 1764000000, NULL);"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        p.arguments = [dir.file("source.db"), insert]
+        try p.run()
+        p.waitUntilExit()
+        let mal = try Self.weakUser()
+        try await source.createRoom(Room(id: try RoomID("anas"), createdBy: ana.signPub, createdAt: Fixture.epoch))
+        try await source.createRoom(Room(id: try RoomID("mals"), createdBy: mal.signPub, createdAt: Fixture.epoch))
+        try await source.putMember(Member(room: try RoomID("anas"), signPub: mal.signPub, role: .member, addedAt: Fixture.epoch))
+        let target = try SQLiteAllowlistStore(path: dir.file("target.db"))
+        let copy = try await AllowlistCopy.run(from: source, to: target)
+        #expect(copy.users.copied == 1 && copy.users.skipped.count == 1)
+        #expect(copy.users.text.contains("mal (sign-pub \(Self.order8) is a small-order point (order 8)"), "\(copy.report)")
+        #expect(copy.rooms.copied == 1 && copy.rooms.skipped.count == 1)
+        #expect(try await target.users() == [ana])
+        #expect(try await target.members(of: try RoomID("anas")).map(\.signPub) == [ana.signPub])
+    }
+}

@@ -61,6 +61,8 @@ public struct AllowlistCopy: Sendable {
                 c.rooms.kept += 1
             } catch StoreError.userRevoked {
                 c.rooms.skipped.append("\(room.id) (created by a revoked user)")
+            } catch StoreError.userNotFound {
+                c.rooms.skipped.append("\(room.id) (created by a user not copied)")
             }
             progress("rooms", i + 1, roomIDs.count)
         }

@@ -136,6 +136,7 @@ struct ControlPlaneTests {
     }
 
     static let room = Data(#"{"id":"newroom"}"#.utf8)
+    static func weakUser(_ key: String) -> Data { Data(#"{"sign_pub":"\#(key)","handle":"mal","role":"member"}"#.utf8) }
     static let badRequests: [BadRequest] = [
         .init(name: "no signature", status: 401, code: "unsigned") { try await $0.api.send("POST", "/v1/rooms", body: room, key: nil) },
         .init(name: "signature over another method", status: 401, code: "bad-signature") {
@@ -236,6 +237,12 @@ struct ControlPlaneTests {
             let nonce = RequestSigner.randomNonce()
             _ = try await w.api.send("GET", "/v1/me", key: w.ana, nonce: nonce)
             return try await w.api.send("POST", "/v1/rooms", body: room, key: w.ana, nonce: nonce)
+        },
+        .init(name: "registering a small-order sign-pub", status: 400, code: "invalid") {
+            try await $0.api.send("POST", "/v1/users", body: weakUser(UserCommandTests.weakKeys[4].key), key: $0.ana)
+        },
+        .init(name: "registering a sign-pub with y = p", status: 400, code: "invalid") {
+            try await $0.api.send("POST", "/v1/users", body: weakUser(UserCommandTests.weakKeys[6].key), key: $0.ana)
         },
     ]
 

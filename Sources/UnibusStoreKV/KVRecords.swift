@@ -133,8 +133,19 @@ extension KVCodec {
 
 /// The bucket calls the store makes, with failures as `StoreError`.
 extension NatsKeyValue {
+    /// A read is idempotent: one that times out (the server busy reloading a large ACL, say) is
+    /// tried twice more before the caller is told the store is unavailable.
     func fetch(_ key: String) async throws(StoreError) -> NatsKVEntry? {
-        do throws(NatsKVError) { return try await get(key) } catch { throw KVAllowlistStore.storeError(error) }
+        var attempt = 1
+        while true {
+            do throws(NatsKVError) {
+                return try await get(key)
+            } catch .unavailable where attempt < 3 {
+                attempt += 1
+            } catch {
+                throw KVAllowlistStore.storeError(error)
+            }
+        }
     }
 
     func write(_ key: String, value: Data) async throws(StoreError) -> UInt64 {

@@ -44,6 +44,10 @@ public actor AclPipeline {
     private var requested = 0
     private var covered = 0
     private var passRunning = false
+    /// When the last pass ended and what it cost: the next one waits as long again (at most 2 s),
+    /// so a burst of changes keeps the server reloading at most half the time and JetStream
+    /// (the KV store lives there) keeps answering between reloads.
+    private var lastPass: (end: ContinuousClock.Instant, cost: Duration)?
     private var waiting: [(request: Int, continuation: CheckedContinuation<Outcome, Never>)] = []
 
     public init(
@@ -144,7 +148,7 @@ public actor AclPipeline {
     /// Passes never overlap (the actor is reentrant across `await`, so this is explicit): a call
     /// made while a pass runs waits for the next pass, which starts after the call and so sees
     /// every store write made before it. Concurrent callers share that pass: 16 writes in flight
-    /// cost about two renders, not 16.
+    /// cost about two renders, not 16. Back-to-back passes are spaced by the last one's cost.
     @discardableResult
     public func apply() async -> Outcome {
         requested += 1
@@ -155,8 +159,14 @@ public actor AclPipeline {
         passRunning = true
         var outcome = Outcome.unchanged
         while covered < requested {
+            if let lastPass {
+                let earliest = lastPass.end + min(lastPass.cost, .seconds(2))
+                if earliest > .now { try? await Task.sleep(until: earliest) }
+            }
             let target = requested
+            let start = ContinuousClock.now
             outcome = await applyOnce()
+            lastPass = (.now, ContinuousClock.now - start)
             covered = target
             let done = waiting.filter { $0.request <= target }
             waiting.removeAll { $0.request <= target }

@@ -95,6 +95,8 @@ public final class NatsServerChild: @unchecked Sendable {
     @discardableResult
     public func stop(grace: Duration = .seconds(10)) async -> Int32 {
         if let status = lock.withLock({ exitStatus }) { return status }
+        // Never spawned: there is nothing to stop (and kill(0, …) would signal our own process group).
+        guard process.processIdentifier > 0 else { return -1 }
         kill(process.processIdentifier, SIGINT)
         let killer = Task { [pid = process.processIdentifier] in
             try await Task.sleep(for: grace)

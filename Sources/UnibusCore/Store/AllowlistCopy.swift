@@ -38,6 +38,29 @@ public struct AllowlistCopy: Sendable {
         progress: (String, Int, Int) -> Void = { _, _, _ in }
     ) async throws -> AllowlistCopy {
         var c = AllowlistCopy()
+        do {
+            try await c.copy(from: source, to: target, progress: progress)
+        } catch {
+            throw Interrupted(partial: c, underlying: error)
+        }
+        return c
+    }
+
+    /// The copy stopped part way; what was copied stays (a re-run continues where it stopped).
+    public struct Interrupted: Error, CustomStringConvertible {
+        public let partial: AllowlistCopy
+        public let underlying: any Error
+        public var description: String {
+            "\(underlying); copied before stopping: \(partial.users.copied) users, \(partial.rooms.copied) rooms, "
+                + "\(partial.members.copied) members, \(partial.keys.copied) room keys (they stay; re-running is safe and continues)"
+        }
+    }
+
+    private mutating func copy(
+        from source: any AllowlistStore, to target: any AllowlistStore, progress: (String, Int, Int) -> Void
+    ) async throws {
+        var c = self
+        defer { self = c }
         let allUsers = try await source.users()
         for (i, user) in allUsers.enumerated() {
             do {
@@ -94,6 +117,5 @@ public struct AllowlistCopy: Sendable {
                 }
             }
         }
-        return c
     }
 }

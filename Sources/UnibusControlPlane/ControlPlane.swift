@@ -51,7 +51,7 @@ public struct ControlPlane: Sendable {
     func applyACL() async throws {
         do { try await allowlistChanged() } catch {
             throw APIError.unavailable(
-                "the change is stored but the ACL reload failed (\(error)); the previous ACL stays in force until the next successful reload")
+                "the change is stored but not in force on the data plane yet (\(error)); membershipd retries it and /healthz shows it until it is")
         }
     }
 

@@ -26,7 +26,7 @@ peers="$("$python" -m pip list --format=freeze 2>/dev/null | grep -iE '^(nats-py
     echo "\`UNIBUS_SECURITY_REPORT=<file> swift test --skip-build --filter AttackSuite\` and writes this file)."
     echo "The same cases run in \`make test\`. How each hole worked and what closes it: [threat-model.md](threat-model.md)."
     echo
-    echo "- Run: $(date -u '+%Y-%m-%d %H:%M UTC'), ${seconds} s for `swift test --filter AttackSuite`, exit status ${status}"
+    echo "- Run: $(date -u "+%Y-%m-%d %H:%M UTC"), ${seconds} s for the suite (swift test), exit status ${status}"
     echo "- nats-server: Debian \`$(version /usr/sbin/nats-server)\`; PyPI \`$(version "$newer")\`"
     echo "- Clients nobody here wrote: ${peers:-see scripts/requirements-test.txt}"
     echo "- Nodes: \`sqlite · V\` is \`membershipd serve\` with the SQLite store, \`kv · V\` with \`--store kv\`, on nats-server V."

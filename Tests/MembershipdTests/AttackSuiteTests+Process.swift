@@ -176,20 +176,38 @@ extension AttackSuiteTests {
             ("same directory, same ports", ["--nats-port", "\(serve.natsPort)", "--http-port", "\(serve.httpPort)"], serve.dir.url),
             ("same directory, other ports", ["--nats-port", "\(FreePort.next())", "--http-port", "\(FreePort.next())"], serve.dir.url),
         ]
-        let otherDir = TempDirectory("unibus-test-second")
-        for (name, ports, cwd) in attempts + [
-            ("another directory, same ports", ["--nats-port", "\(serve.natsPort)", "--http-port", "\(serve.httpPort)"], otherDir.url)
-        ] {
+        for (name, ports, cwd) in attempts {
             let r = await BoundedRun.run(
                 CLI.executable, ["serve", "--nats-server", NatsServerBinaries.debian] + ports,
                 cwd: cwd, timeout: .seconds(30))
             let line = r.stderr.split(separator: "\n").last(where: { $0.contains("error") }).map(String.init) ?? r.stderr.suffix(100).description
-            let names = cwd == serve.dir.url ? line.contains("\(firstPID)") : true
             rows.add(
-                "second serve, \(name)", expected: cwd == serve.dir.url ? "exit 1 naming the running one (pid)" : "exit 1",
+                "second serve, \(name)", expected: "exit 1 naming the running one (pid)",
                 got: r.timedOut ? "STILL RUNNING after 30 s" : "exit \(r.status ?? -1): \(line.prefix(110))",
-                ok: r.status == 1 && names)
+                ok: r.status == 1 && line.contains("\(firstPID)"))
         }
+        // Another directory on the same ports fails on a port. Run it under a shell in a process
+        // group of its own (setsid), as a start script would: failing must signal nothing but
+        // itself (the shell must live to print the exit status). Several tries: the failure path
+        // depends on timing.
+        var outcomes: [String] = []
+        for _ in 0..<4 {
+            let otherDir = TempDirectory("unibus-test-second")
+            let script = """
+                "$0" serve --nats-server \(NatsServerBinaries.debian) --nats-port \(serve.natsPort) --http-port \(serve.httpPort) 2>/dev/null
+                echo "serve-exit=$?" >&2
+                """
+            let r = await BoundedRun.run(
+                URL(fileURLWithPath: "/usr/bin/setsid"), ["--wait", "/bin/sh", "-c", script, CLI.executable.path], cwd: otherDir.url,
+                timeout: .seconds(30))
+            let exit = r.stderr.split(separator: "\n").first(where: { $0.hasPrefix("serve-exit=") }).map { String($0.dropFirst(11)) }
+            outcomes.append(exit.map { "exit \($0)" } ?? "SHELL KILLED (its process group was signalled; setsid status \(r.status ?? -1))")
+        }
+        let distinct = Array(Set(outcomes)).sorted()
+        rows.add(
+            "second serve, another directory, same ports (4 tries, each in its own process group with a shell)",
+            expected: "exit 1, the shell that started it untouched", got: distinct.joined(separator: "; "),
+            ok: distinct == ["exit 1"])
         let sameChild = serve.liveChildPID == child
         let sameConfig = (try? String(contentsOfFile: serve.configFile, encoding: .utf8)) == config
         rows.add(

@@ -90,8 +90,9 @@ struct KVConsistencyTests {
     }
 
     @Test func aNonceIsAWriteThatStaysUntilTheBucketMaxAgeExpiresIt() async throws {
-        // 3 s: long enough that a loaded 2-core CI machine still reads the value before it expires.
-        let world = try await KVWorld(KVStoreConfiguration(nonceTTL: .seconds(3)))
+        // 8 s: long enough that a loaded 2-core CI machine (suites run in parallel) still reads
+        // the value before it expires (3 s was seen to expire first).
+        let world = try await KVWorld(KVStoreConfiguration(nonceTTL: .seconds(8)))
         let nonce = try NonceValue("ttl-0123456789abcdef")
         let now = Date()
         #expect(try await world.store.consumeNonce(nonce, expiresAt: now + 3, now: now))
@@ -100,7 +101,7 @@ struct KVConsistencyTests {
         #expect(try await world.store.consumeNonce(nonce, expiresAt: now + 3, now: now) == false)
         // JetStream removes it after max age; then the value may be used again.
         #expect(
-            await eventually(timeout: .seconds(20), every: .milliseconds(250)) {
+            await eventually(timeout: .seconds(30), every: .milliseconds(250)) {
                 (try? await world.store.consumeNonce(nonce, expiresAt: Date() + 1, now: Date())) == true
             })
     }

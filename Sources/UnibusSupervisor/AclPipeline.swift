@@ -35,6 +35,8 @@ public actor AclPipeline {
     private var desired: String?
     /// Since when a rendered change has failed to reach the running server.
     private var failingSince: ContinuousClock.Instant?
+    /// Why the last pass failed, until one succeeds (a pass in flight is not a failure).
+    private var pendingFailure: String?
     private var retry: Task<Void, Never>?
     private var starts = 0
     private var retryDelay = Duration.milliseconds(500)
@@ -107,6 +109,7 @@ public actor AclPipeline {
     public func serverStarted(with text: String) async {
         applied = text
         failingSince = nil
+        pendingFailure = nil
         starts += 1
         await controller.record(.init(at: Date(), ok: true, message: "nats-server started with the rendered ACL"))
         // After a restart the KV allowlist may have changed while the server was down: render it
@@ -130,8 +133,8 @@ public actor AclPipeline {
 
     public func state() -> State {
         guard let applied else { return State(inForce: false, problem: "nats-server is not running the rendered ACL", leftOut: leftOut) }
-        if let desired, desired != applied {
-            return State(inForce: false, problem: "an allowlist change is not applied yet (retrying)", leftOut: leftOut)
+        if let pendingFailure {
+            return State(inForce: false, problem: "an allowlist change is not applied yet (retrying): \(pendingFailure)", leftOut: leftOut)
         }
         let onDisk = try? String(contentsOfFile: controller.configFile, encoding: .utf8)
         guard onDisk == applied else {
@@ -205,6 +208,7 @@ public actor AclPipeline {
 
     private func settled(_ outcome: Outcome) -> Outcome {
         failingSince = nil
+        pendingFailure = nil
         retryDelay = .milliseconds(500)
         return outcome
     }
@@ -213,6 +217,7 @@ public actor AclPipeline {
     /// has not reached it within `escalationBound`.
     private func failed(_ error: any Error) async -> Outcome {
         let message = "\(error)"
+        pendingFailure = message
         logger.error("ACL change not applied, retrying in \(retryDelay); the previous ACL stays in force: \(message)")
         await controller.record(.init(at: Date(), ok: false, message: message))
         let running = await controller.pid != nil

@@ -31,8 +31,8 @@ public struct Posture: Encodable, Sendable {
     public var serverCertificateExpires: String?
     /// Why the node is degraded, one operator-readable line each (empty when ok).
     public var problems: [String] = []
-    /// Stored records left out of the ACL (they grant nothing until repaired).
-    public var leftOutOfACL: [String] = []
+    /// How many stored records are left out of the ACL (they grant nothing until repaired).
+    public var leftOutOfACL = 0
 
     public init(
         status: String, version: String, busAuth: String, acl: Bool, tls: Bool, store: String, cluster: Cluster?,

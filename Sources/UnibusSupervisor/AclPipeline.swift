@@ -8,9 +8,10 @@ public import UnibusCore
 ///
 /// It is also the only writer of the config nats-server starts from (`configForStart()`), so the
 /// server never runs a file someone else left on disk. A change that cannot be applied is
-/// retried with backoff, logged and shown on `/healthz` until it is; one whose reload keeps
-/// failing past `escalationBound` restarts nats-server, which then starts from the freshly
-/// rendered config or not at all (fails closed: a revoked user is never left connected).
+/// retried with backoff, logged and shown on `/healthz` until it is; one that takes rights away
+/// and still has not reached the running server after `escalationBound` restarts nats-server,
+/// which then starts from the freshly rendered config or not at all (fails closed: a revoked
+/// user is never left connected). A change that only grants just waits for the next success.
 public actor AclPipeline {
     public enum Outcome: Equatable, Sendable {
         case unchanged
@@ -30,9 +31,9 @@ public actor AclPipeline {
     let controller: NatsServerController
     let logger: Logger
     /// The config the running server confirmed (start or reload); nil while none runs.
-    private var applied: String?
+    private var applied: AclRendering?
     /// The last rendering of the allowlist, in force or not.
-    private var desired: String?
+    private var desired: AclRendering?
     /// Since when a rendered change has failed to reach the running server.
     private var failingSince: ContinuousClock.Instant?
     /// Why the last pass failed, until one succeeds (a pass in flight is not a failure).
@@ -66,7 +67,7 @@ public actor AclPipeline {
     }
 
     /// Renders the full config for the current allowlist.
-    public func render() async throws -> (text: String, users: Int) {
+    public func render() async throws -> (rendering: AclRendering, users: Int) {
         guard busAuthEnforced else { return (try renderOpen(), 0) }
         let (snapshot, problems) = try await store.aclSnapshot(internalNkey: internalNkey)
         if problems != leftOut {
@@ -75,39 +76,37 @@ public actor AclPipeline {
         leftOut = problems
         let authorization = try AuthorizationRenderer.render(snapshot)
         let users = snapshot.users.filter { $0.status == .active }.count
-        return (try NatsServerConfigRenderer.render(settings, authorization: authorization), users)
+        let text = try NatsServerConfigRenderer.render(settings, authorization: authorization)
+        return (AclRendering(text: text, snapshot: snapshot), users)
     }
 
-    private func renderOpen() throws -> String {
-        try NatsServerConfigRenderer.render(settings, authorization: try AuthorizationRenderer.renderOpen(internalNkey: internalNkey))
+    private func renderOpen() throws -> AclRendering {
+        let text = try NatsServerConfigRenderer.render(settings, authorization: try AuthorizationRenderer.renderOpen(internalNkey: internalNkey))
+        return AclRendering(text: text, snapshot: nil)
     }
 
     /// Only the internal identity (the KV store can only be read once the server runs).
-    private func renderEmpty() throws -> String {
+    private func renderEmpty() throws -> AclRendering {
         guard busAuthEnforced else { return try renderOpen() }
         let empty = AllowlistSnapshot(users: [], members: [], internalNkey: internalNkey)
-        return try NatsServerConfigRenderer.render(settings, authorization: try AuthorizationRenderer.render(empty))
+        return AclRendering(
+            text: try NatsServerConfigRenderer.render(settings, authorization: try AuthorizationRenderer.render(empty)), snapshot: empty)
     }
 
     /// Writes the config the server is about to start with, whatever is on disk: rendered from
     /// the allowlist (SQLite), or the last rendering of it (KV, unreadable while the server is
     /// down; an empty allowlist on the very first start). Checked with `nats-server -t`.
     /// - Throws: when it cannot be rendered, written or checked; the server must not start then.
-    public func configForStart() async throws -> String {
-        let text: String
-        if storeNeedsServer {
-            text = try desired ?? renderEmpty()
-        } else {
-            text = try await render().text
-        }
-        try writeChecked(text)
-        desired = text
-        return text
+    public func configForStart() async throws -> AclRendering {
+        let rendering = storeNeedsServer ? try desired ?? renderEmpty() : try await render().rendering
+        try writeChecked(rendering.text)
+        desired = rendering
+        return rendering
     }
 
     /// The server started and is ready with `text`.
-    public func serverStarted(with text: String) async {
-        applied = text
+    public func serverStarted(with rendering: AclRendering) async {
+        applied = rendering
         failingSince = nil
         pendingFailure = nil
         starts += 1
@@ -137,9 +136,9 @@ public actor AclPipeline {
             return State(inForce: false, problem: "an allowlist change is not applied yet (retrying): \(pendingFailure)", leftOut: leftOut)
         }
         let onDisk = try? String(contentsOfFile: controller.configFile, encoding: .utf8)
-        guard onDisk == applied else {
+        guard onDisk == applied.text else {
             return State(
-                inForce: false, problem: "\(controller.configFile) differs from the config membershipd rendered (modified on disk)",
+                inForce: false, problem: "nats-server.conf on disk differs from the config membershipd rendered (modified by something else)",
                 leftOut: leftOut)
         }
         return State(inForce: true, problem: nil, leftOut: leftOut)
@@ -184,19 +183,21 @@ public actor AclPipeline {
         let start = clock.now
         let outcome: Outcome
         do {
-            let (text, users) = try await render()
-            desired = text
-            guard await controller.pid != nil, applied != nil else { throw SupervisorError.notRunning }
-            if text == applied { return settled(.unchanged) }
+            let (rendering, users) = try await render()
+            desired = rendering
+            let pid = await controller.pid
+            guard pid != nil, let good = applied else { throw SupervisorError.notRunning }
+            if rendering.text == good.text { return settled(.unchanged) }
             let rendered = clock.now
-            try writeChecked(text)
+            try writeChecked(rendering.text)
             do {
                 try await controller.reload()
             } catch {
-                if let good = applied { try? SecureFile.writeAtomically(good, to: controller.configFile) }
+                // Put the running config back, unless the server restarted meanwhile (from a newer file).
+                if await controller.pid == pid { try? SecureFile.writeAtomically(good.text, to: controller.configFile) }
                 throw error
             }
-            applied = text
+            applied = rendering
             outcome = .applied(users: users, render: rendered - start, reload: clock.now - rendered)
             logger.notice("ACL reloaded: \(users) active users (render \(rendered - start), reload \(clock.now - rendered))")
         } catch {
@@ -221,12 +222,13 @@ public actor AclPipeline {
         logger.error("ACL change not applied, retrying in \(retryDelay); the previous ACL stays in force: \(message)")
         await controller.record(.init(at: Date(), ok: false, message: message))
         let running = await controller.pid != nil
-        if running, let desired, desired != applied {
+        // Only a change that takes rights away escalates: a grant that waits costs nobody anything.
+        if running, let desired, let applied, desired.takesAway(from: applied) {
             let since = failingSince ?? .now
             failingSince = since
             if ContinuousClock.now - since > Self.escalationBound {
                 logger.critical(
-                    "an allowlist change has not reached nats-server for over \(Self.escalationBound): restarting it from the rendered config")
+                    "an allowlist change that takes rights away (a revocation or removal) has not reached nats-server for over \(Self.escalationBound): restarting it from the rendered config so no revoked user stays connected")
                 failingSince = nil
                 await controller.restart()
             }

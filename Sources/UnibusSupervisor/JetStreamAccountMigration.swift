@@ -20,8 +20,7 @@ public enum JetStreamAccountMigration {
         let root = URL(fileURLWithPath: storeDirectory).appendingPathComponent("jetstream")
         let legacy = root.appendingPathComponent("$G/streams")
         let target = root.appendingPathComponent("\(Accounts.internal)/streams")
-        let streams = ((try? FileManager.default.contentsOfDirectory(atPath: legacy.path)) ?? [])
-            .filter { $0.hasPrefix("KV_UNIBUS_") }.sorted()
+        let streams = legacyStreams(storeDirectory: storeDirectory)
         guard !streams.isEmpty else { return [] }
         guard !clustered else { throw .clusterNeedsProcedure(legacy.path) }
         for stream in streams where FileManager.default.fileExists(atPath: target.appendingPathComponent(stream).path) {
@@ -38,7 +37,16 @@ public enum JetStreamAccountMigration {
             guard rename(from, to) == 0 else { throw .io(from, String(cString: strerror(errno))) }
             logger.notice("moved allowlist stream \(stream) from the global account into \(Accounts.internal) (\(to))")
         }
+        logger.warning(
+            "before accounts, any room member could rewrite allowlist records through reply subjects: check `membershipd user list --store kv` (roles) against your records"
+        )
         return streams
+    }
+
+    /// The allowlist streams still in the global account.
+    public static func legacyStreams(storeDirectory: String) -> [String] {
+        let legacy = URL(fileURLWithPath: storeDirectory).appendingPathComponent("jetstream/$G/streams")
+        return ((try? FileManager.default.contentsOfDirectory(atPath: legacy.path)) ?? []).filter { $0.hasPrefix("KV_UNIBUS_") }.sorted()
     }
 }
 

@@ -38,7 +38,7 @@ public struct NatsServerService: Service {
                 executable: controller.executable, configFile: controller.configFile,
                 logger: logger, forwardAllLogs: forwardAllLogs)
             let started = ContinuousClock.now
-            let config: String
+            let config: AclRendering
             do {
                 config = try await pipeline.configForStart()
                 try child.start()
@@ -76,6 +76,14 @@ public struct NatsServerService: Service {
             try? await Task.sleep(for: backoff)
             backoff = min(backoff * 2, .seconds(30))
         }
+    }
+}
+
+extension NatsServerService {
+    /// Stops a nats-server an earlier membershipd left running on this config (it was killed
+    /// before it could stop it), before anything in its store is touched.
+    public static func stopSurvivor(pidFile: String, configFile: String, logger: Logger) {
+        StaleServer.stop(pidFile: pidFile, configFile: configFile, logger: logger)
     }
 }
 

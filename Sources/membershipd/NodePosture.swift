@@ -68,20 +68,25 @@ actor NodePosture {
             lastACLReload: reload.map { .init(at: ISO8601DateFormatter().string(from: $0.at), ok: $0.ok, message: $0.message) },
             serverCertificateExpires: certificateExpiry)
         posture.problems = problems
-        posture.leftOutOfACL = acl.leftOut
+        posture.leftOutOfACL = acl.leftOut.count  // details in the log and `user list`: /healthz is unauthenticated
         return posture
     }
 
-    /// A real write: a canary nonce (create-only, expires in a minute). With the KV store a
-    /// read is no proof of quorum; with SQLite a read is no proof the file can be written.
+    /// A real write. KV: a canary nonce (create-only, expires in a minute), since a read is no
+    /// proof of quorum. SQLite: a write under the write lock, rolled back (a read is no proof the
+    /// file can be written, and a commit would wake the change feed every time).
     private func canaryWrite() async -> (failure: String?, routes: Int) {
         if let canary, ContinuousClock.now - canary.at < .seconds(2) { return (canary.failure, canary.routes) }
         var failure: String?
         var routes = 0
         do {
             let real = try await (store as? DeferredAllowlistStore)?.current() ?? store
-            let nonce = try NonceValue("healthz-canary-" + RequestSigner.randomNonce().value.prefix(24))
-            _ = try await real.consumeNonce(nonce, expiresAt: Date() + 60, now: Date())
+            if let probe = real as? any WritableProbe {
+                try await probe.probeWritable()
+            } else {
+                let nonce = try NonceValue("healthz-canary-" + RequestSigner.randomNonce().value.prefix(24))
+                _ = try await real.consumeNonce(nonce, expiresAt: Date() + 60, now: Date())
+            }
             if let kv = real as? KVAllowlistStore, let s = try? await kv.jetStream.bucketStatus(KVAllowlistStore.Bucket.nonces.rawValue) {
                 routes = s.followers.filter { !$0.offline }.count  // peers reachable over routes
             }

@@ -20,8 +20,9 @@ struct ServePlan {
     /// certificate in development; otherwise the server certificate, which tls/generate-certs.sh
     /// issues for both server and client auth).
     let internalClientTLS: (cert: String, key: String)
-    /// One node per directory: held from before anything in ./local_files is touched until exit.
-    let lock: InstanceLock
+    /// One node per directory (./local_files, the JetStream store, the SQLite file's directory):
+    /// held from before anything in them is touched until exit.
+    let locks: [InstanceLock]
     /// What the control plane answers for, and how long its connections may take.
     let origins: [PublicOrigin]
     let connectionLimits: ConnectionLimits
@@ -46,8 +47,7 @@ struct ServePlan {
         }
         origins = try Self.publicOrigins(options, hostName: ProcessInfo.processInfo.hostName)
         connectionLimits = try Self.connectionLimits(options)
-        try FileManager.default.createDirectory(atPath: "./local_files", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        lock = try InstanceLock(directory: "./local_files")
+        locks = try Self.lockDirectories(options)
         tls = try Self.tlsFiles(options, logger: logger)
         let devClient = URL(fileURLWithPath: "./local_files/tls/client.crt").standardizedFileURL.path
         internalClientTLS =
@@ -81,6 +81,18 @@ struct ServePlan {
 
     static func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
 
+    /// Locks every directory this node writes, each once: a second node started elsewhere on the
+    /// same store is refused too, not only one started in the same working directory.
+    static func lockDirectories(_ o: ServeOptions) throws -> [InstanceLock] {
+        var directories = [absolute("./local_files"), absolute(o.natsStore)]
+        if o.store == "sqlite" { directories.append((absolute(o.db) as NSString).deletingLastPathComponent) }
+        var seen = Set<String>()
+        return try directories.filter { seen.insert($0).inserted }.map { dir in
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            return try InstanceLock(directory: dir)
+        }
+    }
+
     func run() async throws {
         let (identity, createdIdentity) = try InternalIdentityFile.loadOrCreate(options.internalIDFile)
         if createdIdentity { logger.notice("created internal identity \(options.internalIDFile) (0600), nkey \(identity.nkey)") }
@@ -91,12 +103,20 @@ struct ServePlan {
             host: options.bind, clientPort: options.natsPort, tls: tls,
             jetStreamDirectory: Self.absolute(options.natsStore), pidFile: "\(stateDir)/nats-server.pid",
             log: logOptions, cluster: try ClusterPlan.make(options), version: executable.version)
-        let controller = NatsServerController(executable: executable, configFile: "\(stateDir)/nats-server.conf")
+        let configFile = "\(stateDir)/nats-server.conf"
+        let controller = NatsServerController(executable: executable, configFile: configFile)
         let internalNats = try internalConnectOptions(identity)
         let (ready, readySignal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
 
-        try JetStreamAccountMigration.moveLegacyStreams(
-            storeDirectory: settings.jetStreamDirectory, clustered: settings.cluster != nil, logger: logger)
+        NatsServerService.stopSurvivor(pidFile: settings.pidFile, configFile: configFile, logger: logger)
+        if options.store == "kv" {
+            try JetStreamAccountMigration.moveLegacyStreams(
+                storeDirectory: settings.jetStreamDirectory, clustered: settings.cluster != nil, logger: logger)
+        } else if !JetStreamAccountMigration.legacyStreams(storeDirectory: settings.jetStreamDirectory).isEmpty {
+            logger.warning(
+                "\(settings.jetStreamDirectory) holds allowlist buckets in nats-server's global account from before accounts; this node uses SQLite, so they are left in place and unused"
+            )
+        }
 
         let store: any AllowlistStore
         let follower: any Service

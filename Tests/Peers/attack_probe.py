@@ -1132,13 +1132,14 @@ async def http10():
     return got, status in (200, 503) and posture and closed
 
 
-@case("data", "/healthz names the planted small-order key as left out of the ACL", "left_out_of_acl names it")
+@case("data", "/healthz counts the planted small-order key as left out of the ACL, naming no key", "left_out_of_acl >= 1, no key in the body")
 async def ghost_reported():
     status, body, _, _ = await raw_http(request_bytes("GET", "/healthz", headers=[("Connection", "close")]), wait=10)
     a = Answer(status or 0, body)
-    left = a.json.get("left_out_of_acl", []) if isinstance(a.json, dict) else []
-    named = any(IDENTITY in entry or "ghost" in entry for entry in left)
-    return (f"{status}, left_out_of_acl names it" if named else f"{status}, left_out_of_acl {left}"), named
+    left = a.json.get("left_out_of_acl", 0) if isinstance(a.json, dict) else 0
+    counted = isinstance(left, int) and left >= 1
+    leaked = IDENTITY in (body or "")
+    return f"{status}, left_out_of_acl {left}{', NAMES THE KEY' if leaked else ''}", counted and not leaked
 
 
 @case("control", "HTTP/1.0 with Host evil.example", "421 misdirected")

@@ -50,4 +50,13 @@ struct NatsServerConfigRendererTests {
         s.serverName = value
         #expect(throws: ConfigRenderError.self) { try NatsServerConfigRenderer.render(s, authorization: nil) }
     }
+
+    /// Render errors reach the log and /healthz: a refused route password must not be in them.
+    @Test func aRefusedRoutePasswordIsNamedNotShown() {
+        var s = Self.settings(.init(2, 9, 10), cluster: true)
+        s.cluster?.password = "s3cr\"et-$pw"
+        let error = #expect(throws: ConfigRenderError.self) { try NatsServerConfigRenderer.render(s, authorization: nil) }
+        #expect(error == .unsafeSecret("the route password"))
+        #expect(error.map { !"\($0)".contains("s3cr") } == true)
+    }
 }

@@ -36,10 +36,15 @@ public enum NatsServerConfigRenderer {
             out += "    ca_file: \(try quoted(tls.ca))\n    verify: true\n    timeout: 2\n  }\n"
         }
         if let password = c.password {
-            out += "  authorization {\n    user: \"route\"\n    password: \(try quoted(password))\n  }\n"
+            out += "  authorization {\n    user: \"route\"\n    password: \(try quotedSecret(password, name: "the route password"))\n  }\n"
         }
         out += "  routes: [\(try c.routes.map { r throws(ConfigRenderError) in try quoted(r) }.joined(separator: ", "))]\n"
         return out + "}\n"
+    }
+
+    /// `quoted`, for a secret: a refusal names what it is, never its value (errors reach logs and /healthz).
+    static func quotedSecret(_ value: String, name: String) throws(ConfigRenderError) -> String {
+        do { return try quoted(value) } catch { throw .unsafeSecret(name) }
     }
 
     /// A double-quoted config string; refuses anything that could end it or start a new line.
@@ -54,12 +59,14 @@ public enum NatsServerConfigRenderer {
 /// A setting could not be written into the config safely.
 public enum ConfigRenderError: Error, Equatable, Sendable, CustomStringConvertible {
     case unsafeValue(String)
+    /// A secret that cannot be written; only its name is kept.
+    case unsafeSecret(String)
     public var description: String {
-        "refusing to write \(Quoted(unsafeValue)) into the nats-server config: quotes, backslashes, '$' and control characters are not allowed"
-    }
-    var unsafeValue: String {
         switch self {
-        case .unsafeValue(let v): v
+        case .unsafeValue(let v):
+            "refusing to write \(Quoted(v)) into the nats-server config: quotes, backslashes, '$' and control characters are not allowed"
+        case .unsafeSecret(let name):
+            "refusing to write \(name) into the nats-server config: it contains quotes, backslashes, '$' or control characters; choose another"
         }
     }
 }

@@ -109,3 +109,9 @@ extension AllowlistStore {
         return found
     }
 }
+
+/// Stores that can prove they accept a write without changing anything (for `/healthz`).
+public protocol WritableProbe: AllowlistStore {
+    /// - Throws: `StoreError` when a write would fail now.
+    func probeWritable() async throws
+}

@@ -1,14 +1,33 @@
 import Foundation
+import Synchronization
 public import UnibusCore
 import UnibusNats
 
 extension KVAllowlistStore {
     /// Create-only room record (one creator wins), then the creator's owner membership.
     ///
-    /// A crash right after the room record leaves a room without members; admins can still add
-    /// members to it (the room id stays taken, as it would after any creation).
+    /// A crash or a failed write right after the room record leaves a room without members (the
+    /// room id stays taken). Its creator's retry completes it: finding its own room without
+    /// members, it writes the owner membership, then throws `roomExists` as for any stored room.
+    /// Admins can also add members to it.
     public func createRoom(_ room: Room) async throws {
         try await requireActive(room.createdBy)
+        do throws(NatsKVError) {
+            _ = try await rooms.create(KVKey.room(room.id), value: KVCodec.encode(room))
+        } catch .wrongLastSequence {
+            if let stored = try await self.room(room.id), stored.createdBy == room.createdBy, try await members(of: room.id).isEmpty {
+                try await writeMembership(Member(room: room.id, signPub: room.createdBy, role: .owner, addedAt: stored.createdAt))
+            }
+            throw StoreError.roomExists(room.id.value)
+        } catch {
+            throw Self.storeError(error)
+        }
+        try await writeMembership(Member(room: room.id, signPub: room.createdBy, role: .owner, addedAt: room.createdAt))
+    }
+
+    /// Create-only room record, nothing else (see ``AllowlistStore/restoreRoom(_:)``).
+    public func restoreRoom(_ room: Room) async throws {
+        guard try await user(room.createdBy) != nil else { throw StoreError.userNotFound(room.createdBy.hex) }
         do throws(NatsKVError) {
             _ = try await rooms.create(KVKey.room(room.id), value: KVCodec.encode(room))
         } catch .wrongLastSequence {
@@ -16,7 +35,6 @@ extension KVAllowlistStore {
         } catch {
             throw Self.storeError(error)
         }
-        try await writeMembership(Member(room: room.id, signPub: room.createdBy, role: .owner, addedAt: room.createdAt))
     }
 
     public func room(_ id: RoomID) async throws -> Room? {
@@ -66,9 +84,10 @@ extension KVAllowlistStore {
     /// counted under the guard can only lose a member through another guarded write, which
     /// cannot run at the same time: two owners demoting each other at once cannot both pass.
     ///
-    /// Residual race: a guard holder that stalls longer than ``ownerGuardGrace`` between taking
-    /// the guard and its write may have the guard taken over, and then two such writes could
-    /// both pass. KV operations are bounded by `configuration.wait` (5 s by default), far below it.
+    /// Residual race: a guard holder that stalls longer than `configuration.ownerGuardGrace`
+    /// (30 s) between taking the guard and its write may have the guard taken over, and then two
+    /// such writes could both pass. KV operations are bounded by `configuration.wait` (5 s by
+    /// default), far below it.
     private func changeMembership(_ room: RoomID, _ signPub: SignPub, to new: Member?) async throws {
         let key = KVKey.member(room, signPub)
         for _ in 0..<configuration.maxAttempts {
@@ -117,26 +136,36 @@ extension KVAllowlistStore {
         throw StoreError.conflict("membership of \(signPub.hex) in '\(room.value)' kept racing with other writers")
     }
 
-    /// A guard older than this is taken to be left by a writer that crashed (or lost its
-    /// connection) before releasing it, and may be taken over.
-    static let ownerGuardGrace: TimeInterval = 30
-
     /// Takes the room's owner guard (`UNIBUS_rooms` key `<room>.owner-guard`, naming the member
     /// whose ownership is being changed): created, or updated at the revision read when it is
-    /// free or stale. Waits up to `configuration.wait` for a holder to release it.
+    /// free. Waits up to `configuration.wait` for a holder to release it.
+    ///
+    /// A guard left held by a writer that died is taken over once this node has seen it held at
+    /// the same revision for `configuration.ownerGuardGrace` (30 s) on its own monotonic clock:
+    /// the server's timestamp of the guard is never compared with this node's wall clock, so a
+    /// node whose clock runs ahead cannot take over a fresh guard. A call that finds it held
+    /// fails with `conflict`, saying how long it has been seen held and when a retry takes it over.
     /// - Returns: the guard's revision, for ``releaseOwnerGuard(_:revision:)``.
     private func takeOwnerGuard(_ room: RoomID, for signPub: SignPub) async throws -> UInt64 {
         let key = KVKey.ownerGuard(room)
         let mine = KVCodec.encode(OwnerGuard(changing: signPub))
+        let grace = configuration.ownerGuardGrace
         let deadline = ContinuousClock.now + configuration.wait
         var pause = Duration.milliseconds(2)
+        var seenHeld = Duration.zero
         repeat {
             let entry = try await rooms.fetch(key)
             do throws(NatsKVError) {
-                guard let entry else { return try await rooms.create(key, value: mine) }
+                guard let entry else {
+                    forgetGuard(key)
+                    return try await rooms.create(key, value: mine)
+                }
                 let held = try? KVCodec.ownerGuard(entry, room)
-                if held?.changing == nil || Date().timeIntervalSince(entry.created) > Self.ownerGuardGrace {
-                    return try await rooms.update(key, value: mine, revision: entry.revision)
+                seenHeld = held?.changing == nil ? .zero : sawGuardHeld(key, revision: entry.revision)
+                if held?.changing == nil || seenHeld >= grace {
+                    let revision = try await rooms.update(key, value: mine, revision: entry.revision)
+                    forgetGuard(key)
+                    return revision
                 }
             } catch .wrongLastSequence {
                 // taken or released by another writer first: look again
@@ -146,7 +175,25 @@ extension KVAllowlistStore {
             try? await Task.sleep(for: pause)
             pause = min(pause * 2, .milliseconds(50))
         } while ContinuousClock.now < deadline
-        throw StoreError.conflict("the owners of '\(room.value)' are being changed by another writer")
+        let seconds = { (d: Duration) in max(Int(d.components.seconds), 0) }
+        throw StoreError.conflict(
+            "the owners of '\(room.value)' are being changed by another writer (guard \(Bucket.rooms.rawValue) '\(key)' "
+                + "held for at least \(seconds(seenHeld)) s as seen by this node; if that writer died, the guard is taken over "
+                + "once seen held for \(seconds(grace)) s: retry after \(seconds(grace - seenHeld) + 1) s)")
+    }
+
+    /// How long this node has seen the guard held at this revision (from now on, if it is new).
+    private func sawGuardHeld(_ key: String, revision: UInt64) -> Duration {
+        let now = ContinuousClock.now
+        return guardSightings.withLock { seen in
+            if let sighting = seen[key], sighting.revision == revision { return now - sighting.since }
+            seen[key] = (revision, now)
+            return .zero
+        }
+    }
+
+    private func forgetGuard(_ key: String) {
+        _ = guardSightings.withLock { $0.removeValue(forKey: key) }
     }
 
     /// Marks the guard free, if it is still ours (a stale guard may have been taken over).

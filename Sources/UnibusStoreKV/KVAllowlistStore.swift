@@ -1,3 +1,4 @@
+import Synchronization
 public import UnibusCore
 public import UnibusNats
 
@@ -55,6 +56,9 @@ public final class KVAllowlistStore: AllowlistStore {
     let roomKeys: NatsKeyValue
     let roomsByMember: NatsKeyValue
     let nonces: NatsKeyValue
+    /// Owner guards seen held by another writer: key → (revision, first seen on this node's
+    /// monotonic clock). See ``takeOwnerGuard(_:for:)``.
+    let guardSightings = Mutex<[String: (revision: UInt64, since: ContinuousClock.Instant)]>([:])
 
     /// Creates missing buckets (replicas and nonce TTL from `configuration`), checks existing
     /// ones, and binds them all.
@@ -131,12 +135,19 @@ public struct KVStoreConfiguration: Sendable, Hashable {
     public var wait: Duration
     /// Attempts of a revision-checked change before it gives up with `StoreError.conflict`.
     public var maxAttempts: Int
+    /// How long a room's owner guard must be seen held, unchanged, on this node's own monotonic
+    /// clock before this node takes it over (a writer that died while holding it).
+    public var ownerGuardGrace: Duration
 
-    public init(replicas: Int = 1, nonceTTL: Duration = .seconds(600), wait: Duration = .seconds(5), maxAttempts: Int = 20) {
+    public init(
+        replicas: Int = 1, nonceTTL: Duration = .seconds(600), wait: Duration = .seconds(5), maxAttempts: Int = 20,
+        ownerGuardGrace: Duration = .seconds(30)
+    ) {
         self.replicas = replicas
         self.nonceTTL = nonceTTL
         self.wait = wait
         self.maxAttempts = maxAttempts
+        self.ownerGuardGrace = ownerGuardGrace
     }
 
     /// The stream configuration of one bucket.

@@ -4,16 +4,38 @@ public import UnibusCore
 
 extension SQLiteAllowlistStore {
     public func createRoom(_ room: Room) async throws {
-        try await write { db in
+        let existed = try await write { db -> Bool in
             try Self.requireActive(db, room.createdBy)
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM rooms WHERE id = ?", arguments: [room.id.value]) == true {
-                throw StoreError.roomExists(room.id.value)
+            if let stored = try Row.fetchOne(db, sql: "SELECT * FROM rooms WHERE id = ?", arguments: [room.id.value]) {
+                // A memberless room (restored by a copy) is completed by its creator, as in KV.
+                let createdBy: String = stored["created_by"]
+                let empty = try Bool.fetchOne(db, sql: "SELECT 1 FROM members WHERE room = ?", arguments: [room.id.value]) != true
+                guard createdBy == room.createdBy.hex, empty else { return true }
+                try db.execute(
+                    sql: "INSERT INTO members (room, sign_pub, role, added_at) VALUES (?, ?, 'owner', ?)",
+                    arguments: [room.id.value, room.createdBy.hex, stored["created_at"] as Double])
+                return true
             }
             try db.execute(
                 sql: "INSERT INTO rooms (id, created_by, created_at) VALUES (?, ?, ?)",
                 arguments: [room.id.value, room.createdBy.hex, room.createdAt.timeIntervalSince1970])
             try db.execute(
                 sql: "INSERT INTO members (room, sign_pub, role, added_at) VALUES (?, ?, 'owner', ?)",
+                arguments: [room.id.value, room.createdBy.hex, room.createdAt.timeIntervalSince1970])
+            return false
+        }
+        if existed { throw StoreError.roomExists(room.id.value) }
+    }
+
+    public func restoreRoom(_ room: Room) async throws {
+        try await write { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE sign_pub = ?", arguments: [room.createdBy.hex]) == true
+            else { throw StoreError.userNotFound(room.createdBy.hex) }
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM rooms WHERE id = ?", arguments: [room.id.value]) == true {
+                throw StoreError.roomExists(room.id.value)
+            }
+            try db.execute(
+                sql: "INSERT INTO rooms (id, created_by, created_at) VALUES (?, ?, ?)",
                 arguments: [room.id.value, room.createdBy.hex, room.createdAt.timeIntervalSince1970])
         }
     }

@@ -89,6 +89,40 @@ struct KVConsistencyTests {
         #expect(revoked.allSatisfy { $0.revokedAt == Fixture.epoch + 1 || $0.revokedAt == Fixture.epoch + 2 })
     }
 
+    /// A guard left by a writer that died. Its server timestamp is never compared with this
+    /// node's clock (a node whose clock runs ahead would take over a fresh guard): a node takes it
+    /// over only once it has itself seen it held, unchanged, for the grace period.
+    @Test("a held owner guard is taken over only after this node has seen it held for the grace, whatever its timestamp")
+    func aHeldOwnerGuardIsTakenOverByLocalTimeOnly() async throws {
+        let world = try await Self.seeded()
+        try await world.store.putMember(Fixture.member("general", Self.bob, .owner))
+        let guardKey = "general.owner-guard"
+        _ = try await world.store.bucket(.rooms).put(guardKey, value: Data(#"{"changing":"\#(Self.ana.signPub.hex)"}"#.utf8))
+
+        // With the default 30 s grace, a writer that waits 2 s is refused, told how long and when.
+        let impatient = try await KVAllowlistStore.connect(
+            world.server.options(name: "impatient"), configuration: KVStoreConfiguration(wait: .seconds(2)))
+        let refused = await storeError { try await impatient.putMember(Fixture.member("general", Self.bob, .member)) }
+        guard case .conflict(let why) = refused else { Issue.record("expected a conflict, got \(String(describing: refused))"); return }
+        #expect(why.contains("'general.owner-guard' held for at least ") && why.contains("seen held for 30 s: retry after "), "\(why)")
+
+        // The guard is now older than a 2 s grace by the server's clock; a node that has not seen
+        // it yet still waits its own 2 s before taking it over.
+        try await Task.sleep(for: .seconds(2.5))
+        let other = try await KVAllowlistStore.connect(
+            world.server.options(name: "other"), configuration: KVStoreConfiguration(ownerGuardGrace: .seconds(2)))
+        let started = ContinuousClock.now
+        try await other.putMember(Fixture.member("general", Self.bob, .member))
+        #expect(ContinuousClock.now - started >= .seconds(2))
+        let roles = Dictionary(uniqueKeysWithValues: try await world.store.members(of: Self.general).map { ($0.signPub, $0.role) })
+        #expect(roles == [Self.ana.signPub: .owner, Self.bob.signPub: .member])
+        // and it released the guard: the next owner change does not wait
+        try await other.putMember(Fixture.member("general", Self.bob, .owner))
+        let quick = ContinuousClock.now
+        try await other.putMember(Fixture.member("general", Self.ana, .member))
+        #expect(ContinuousClock.now - quick < .seconds(2))
+    }
+
     @Test func aNonceIsAWriteThatStaysUntilTheBucketMaxAgeExpiresIt() async throws {
         // 8 s: long enough that a loaded 2-core CI machine (suites run in parallel) still reads
         // the value before it expires (3 s was seen to expire first).

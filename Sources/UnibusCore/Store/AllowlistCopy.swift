@@ -5,6 +5,11 @@ public import Foundation
 /// only matter within the signature window). Safe to re-run: a record already in the target is
 /// kept as it is, never overwritten or duplicated.
 ///
+/// Rooms are copied as records only (``AllowlistStore/restoreRoom(_:)``, whoever created them,
+/// revoked or not), then their members with their roles in the source, owners first: a creator
+/// who left a room or was demoted stays out of it or a plain member. Memberships of revoked
+/// users (and their keys) are not copied, and are reported.
+///
 /// Used by `migrate-to-kv` (SQLite → KV) and `export` (KV → a new SQLite file).
 public struct AllowlistCopy: Sendable {
     /// What happened to one kind of record.
@@ -78,19 +83,19 @@ public struct AllowlistCopy: Sendable {
         for (i, id) in roomIDs.enumerated() {
             guard let room = try await source.room(id) else { continue }
             do {
-                try await target.createRoom(room)
+                try await target.restoreRoom(room)
                 c.rooms.copied += 1
             } catch StoreError.roomExists {
                 c.rooms.kept += 1
-            } catch StoreError.userRevoked {
-                c.rooms.skipped.append("\(room.id) (created by a revoked user)")
             } catch StoreError.userNotFound {
                 c.rooms.skipped.append("\(room.id) (created by a user not copied)")
             }
             progress("rooms", i + 1, roomIDs.count)
         }
+        // Owners first, so that a room is never seen with members but no owner.
+        let ordered = allMembers.filter { $0.role == .owner } + allMembers.filter { $0.role != .owner }
         var existing: [RoomID: Set<SignPub>] = [:]
-        for (i, member) in allMembers.enumerated() {
+        for (i, member) in ordered.enumerated() {
             if existing[member.room] == nil { existing[member.room] = Set(try await target.members(of: member.room).map(\.signPub)) }
             if existing[member.room]!.contains(member.signPub) {
                 c.members.kept += 1

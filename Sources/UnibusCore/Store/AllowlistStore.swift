@@ -21,7 +21,17 @@ public protocol AllowlistStore: Sendable {
     func revokeUser(_ signPub: SignPub, at date: Date) async throws -> User
 
     /// Creates a room and makes its creator (an active user) its owner and first member.
+    /// Throws `StoreError.roomExists` when the id is taken. A room record left without members
+    /// by an interrupted creation (KV writes the room, then its owner) is completed when its
+    /// creator creates it again: the creator becomes its owner, and `roomExists` is thrown as
+    /// for any stored room (a retry then finds the room as asked, with its owner).
     func createRoom(_ room: Room) async throws
+    /// Copies a room record as it is, for `migrate-to-kv` and `export` (``AllowlistCopy``):
+    /// no membership is written and the creator need not be active (only registered; its
+    /// ownership is whatever the copied members say). The room's members are copied after it.
+    /// Throws `StoreError.roomExists` when the id is taken, `StoreError.userNotFound` when the
+    /// creator is not registered.
+    func restoreRoom(_ room: Room) async throws
     func room(_ id: RoomID) async throws -> Room?
     /// Adds a member to an existing room, or changes the role of an existing member.
     func putMember(_ member: Member) async throws

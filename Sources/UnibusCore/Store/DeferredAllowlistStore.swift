@@ -37,6 +37,7 @@ public final class DeferredAllowlistStore: TolerantACLSource, @unchecked Sendabl
     public func users() async throws -> [User] { try await current().users() }
     public func revokeUser(_ signPub: SignPub, at date: Date) async throws -> User { try await current().revokeUser(signPub, at: date) }
     public func createRoom(_ room: Room) async throws { try await current().createRoom(room) }
+    public func restoreRoom(_ room: Room) async throws { try await current().restoreRoom(room) }
     public func room(_ id: RoomID) async throws -> Room? { try await current().room(id) }
     public func putMember(_ member: Member) async throws { try await current().putMember(member) }
     public func removeMember(room: RoomID, signPub: SignPub) async throws { try await current().removeMember(room: room, signPub: signPub) }

@@ -12,8 +12,11 @@ extension ControlPlane {
                 try await store.createRoom(room)
             } catch StoreError.roomExists(_) {
                 // A retry by its creator (say after an ambiguous 503): 200 with the stored room,
-                // once the ACL is in force. Another creator's room stays a conflict.
-                guard let stored = try await store.room(room.id), stored.createdBy == caller.signPub else {
+                // once the ACL is in force (a KV room whose owner write failed has been completed
+                // by the store). Another creator's room, or one its creator has left, stays a conflict.
+                guard let stored = try await store.room(room.id), stored.createdBy == caller.signPub,
+                    try await store.members(of: room.id).contains(where: { $0.signPub == caller.signPub })
+                else {
                     throw StoreError.roomExists(room.id.value)
                 }
                 try await applyACL()

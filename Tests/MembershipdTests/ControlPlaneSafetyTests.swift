@@ -42,6 +42,12 @@ struct ControlPlaneSafetyTests {
         #expect(again.text == first.text)
         let other = try await w.api.send("POST", "/v1/rooms", body: room, key: w.bob)
         #expect(other.status == 409 && other.code == "conflict", "\(other)")
+        // a creator who has left the room gets a conflict, not the room
+        let bob = w.bob.signPub, ana = w.ana.signPub
+        #expect(try await w.api.send("PUT", "/v1/rooms/retry/members/\(bob)", body: Self.json(#"{"role":"owner"}"#), key: w.ana).status == 200)
+        #expect(try await w.api.send("DELETE", "/v1/rooms/retry/members/\(ana)", key: w.ana).status == 204)
+        let left = try await w.api.send("POST", "/v1/rooms", body: room, key: w.ana)
+        #expect(left.status == 409 && left.code == "conflict", "\(left)")
 
         let dan = Fixture.keyPair(4)
         let user = Self.json(#"{"sign_pub":"\#(dan.signPub)","handle":"dan","role":"member"}"#)

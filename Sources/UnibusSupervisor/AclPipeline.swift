@@ -228,7 +228,8 @@ public actor AclPipeline {
             failingSince = since
             if ContinuousClock.now - since > Self.escalationBound {
                 logger.critical(
-                    "an allowlist change that takes rights away (a revocation or removal) has not reached nats-server for over \(Self.escalationBound): restarting it from the rendered config so no revoked user stays connected")
+                    "an allowlist change that takes rights away (a revocation or removal) has not reached nats-server for over \(Self.escalationBound): restarting it from the rendered config so no revoked user stays connected"
+                )
                 failingSince = nil
                 await controller.restart()
             }

@@ -7,8 +7,10 @@ swift format lint --strict -r Sources Tests
 swift build --build-tests
 # Python test peers (nats-py, nkeys, the newer nats-server) come from the venv setup-debian.sh made.
 if [ -x .venv/bin/python3 ]; then export UNIBUS_PYTHON="$PWD/.venv/bin/python3"; fi
-# Swift Testing runs suites in parallel; suites that start nats-server are marked .serialized.
-swift test --skip-build "$@"
+# One suite at a time: most suites start real nats-server/membershipd processes, and on a 2-core
+# machine running them side by side made timing bounds (KV waits, nonce max age, connect
+# timeouts) fail by contention rather than by bugs. Each suite is also marked .serialized.
+swift test --skip-build --no-parallel "$@"
 # No process started by the suite may outlive it (give fixtures being released a moment).
 for _ in $(seq 1 50); do pgrep -f 'unibus-test' >/dev/null 2>&1 || break; sleep 0.2; done
 if pgrep -f 'unibus-test' >/dev/null 2>&1; then

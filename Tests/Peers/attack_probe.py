@@ -716,7 +716,11 @@ async def own_subjects():
     await mal.record("_INBOX.mallory.>")
     await mal.nc.flush()
     await CAST.bob_conn.nc.publish("unibus.room.m.hello", b"hi")
-    await asyncio.sleep(0.5)
+    await CAST.bob_conn.nc.flush()
+    for _ in range(50):  # other cases publish into m too: wait for bob's message itself (5 s at most)
+        if any(m.data == b"hi" for m in got):
+            break
+        await asyncio.sleep(0.1)
     bad = [e for e in mal.errors if "violation" in e.lower()]
     await mal.close()
     ok = not bad and any(m.data == b"hi" for m in got)

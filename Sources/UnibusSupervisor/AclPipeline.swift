@@ -38,6 +38,8 @@ public actor AclPipeline {
     private var failingSince: ContinuousClock.Instant?
     /// Why the last pass failed, until one succeeds (a pass in flight is not a failure).
     private var pendingFailure: String?
+    /// The config a pass has put on disk and is reloading (the file legitimately differs from `applied` meanwhile).
+    private var inFlight: String?
     private var retry: Task<Void, Never>?
     private var starts = 0
     private var retryDelay = Duration.milliseconds(500)
@@ -136,7 +138,7 @@ public actor AclPipeline {
             return State(inForce: false, problem: "an allowlist change is not applied yet (retrying): \(pendingFailure)", leftOut: leftOut)
         }
         let onDisk = try? String(contentsOfFile: controller.configFile, encoding: .utf8)
-        guard onDisk == applied.text else {
+        guard onDisk == applied.text || (onDisk != nil && onDisk == inFlight) else {
             return State(
                 inForce: false, problem: "nats-server.conf on disk differs from the config membershipd rendered (modified by something else)",
                 leftOut: leftOut)
@@ -189,6 +191,8 @@ public actor AclPipeline {
             guard pid != nil, let good = applied else { throw SupervisorError.notRunning }
             if rendering.text == good.text { return settled(.unchanged) }
             let rendered = clock.now
+            inFlight = rendering.text
+            defer { inFlight = nil }
             try writeChecked(rendering.text)
             do {
                 try await controller.reload()

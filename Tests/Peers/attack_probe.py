@@ -866,10 +866,15 @@ async def remove_live():
     got = await y.record("unibus.room.m.>")
     await y.nc.flush()
     await CAST.bob_conn.nc.publish("unibus.room.m.before", b"before")
-    await asyncio.sleep(0.5)
+    await CAST.bob_conn.nc.flush()
+    for _ in range(50):  # the control: yan receives the room before the removal (5 s at most)
+        if any(m.subject == "unibus.room.m.before" for m in got):
+            break
+        await asyncio.sleep(0.1)
     saw_before = any(m.subject == "unibus.room.m.before" for m in got)
     r = await api("DELETE", f"/v1/rooms/m/members/{CAST.yan.pub}", who=CAST.root)
     await CAST.bob_conn.nc.publish("unibus.room.m.after", b"after")
+    await CAST.bob_conn.nc.flush()
     await y.nc.publish("unibus.room.m.from-yan", b"x")
     v = await y.wait_violation("publish", "unibus.room.m.from-yan")
     await asyncio.sleep(QUIET)

@@ -16,10 +16,13 @@ public struct ConnectionLimits: Sendable, Equatable {
     public var maxHeaderField: Int
     /// Header fields per request: beyond, 431 `too-large`.
     public var maxHeaderCount: Int
+    /// Open connections at once: one more is closed at accept, before its TLS handshake, so
+    /// connections parked within the time bounds cannot exhaust the process's file descriptors.
+    public var maxConnections: Int
 
     public init(
         idle: TimeAmount, head: TimeAmount, body: TimeAmount, maxHead: Int = 32 * 1024, maxHeaderField: Int = 16 * 1024,
-        maxHeaderCount: Int = 100
+        maxHeaderCount: Int = 100, maxConnections: Int = 512
     ) {
         self.idle = idle
         self.head = head
@@ -27,9 +30,11 @@ public struct ConnectionLimits: Sendable, Equatable {
         self.maxHead = maxHead
         self.maxHeaderField = maxHeaderField
         self.maxHeaderCount = maxHeaderCount
+        self.maxConnections = maxConnections
     }
 
-    /// Idle 30 s, request head 10 s, body 10 s; head at most 32 KiB, a field 16 KiB, 100 fields.
+    /// Idle 30 s, request head 10 s, body 10 s; head at most 32 KiB, a field 16 KiB, 100 fields;
+    /// 512 connections at once.
     public static let standard = Self(idle: .seconds(30), head: .seconds(10), body: .seconds(10))
 
     /// A whole request's worth of time: how long a connection that failed is kept to flush its answer.

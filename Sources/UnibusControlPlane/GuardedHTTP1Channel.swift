@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import Synchronization
 
 /// Hummingbird's HTTP/1 child channel with a `ConnectionGuard` behind NIO's decoder and an
 /// `InboundBytesWatcher` in front of it (see `ConnectionGuard`), and the decoder's header limits
@@ -13,6 +14,7 @@ struct GuardedHTTP1Channel: ServerChildChannel {
     typealias Value = HTTP1Channel.Value
     let base: HTTP1Channel
     let limits: ConnectionLimits
+    let open = OpenConnections()
 
     init(responder: @escaping HTTPChannelHandler.Responder, limits: ConnectionLimits) {
         let decoder = HTTP1Channel.Configuration.DecoderConfiguration(
@@ -22,7 +24,13 @@ struct GuardedHTTP1Channel: ServerChildChannel {
     }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        base.setup(channel: channel, logger: logger).flatMapThrowing { [limits] value in
+        guard open.admit(limit: limits.maxConnections) else {
+            logger.warning("control plane: \(limits.maxConnections) connections open, closing a new one")
+            channel.close(promise: nil)
+            return channel.eventLoop.makeFailedFuture(ChannelError.inputClosed)
+        }
+        channel.closeFuture.whenComplete { [open] _ in open.release() }
+        return base.setup(channel: channel, logger: logger).flatMapThrowing { [limits] value in
             let pipeline = channel.pipeline.syncOperations
             let connectionGuard = ConnectionGuard(limits: limits)
             let decoder = try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self)
@@ -36,6 +44,20 @@ struct GuardedHTTP1Channel: ServerChildChannel {
     func handle(value: Value, logger: Logger) async {
         await base.handle(value: value, logger: logger)
     }
+}
+
+/// How many control-plane connections are open, shared by every child channel of one listener.
+final class OpenConnections: Sendable {
+    private let count = Atomic(0)
+
+    /// Counts a new connection in, unless `limit` are open already.
+    func admit(limit: Int) -> Bool {
+        if count.add(1, ordering: .relaxed).newValue <= limit { return true }
+        count.subtract(1, ordering: .relaxed)
+        return false
+    }
+
+    func release() { count.subtract(1, ordering: .relaxed) }
 }
 
 extension HTTPServerBuilder {

@@ -27,11 +27,14 @@ extension ServePlan {
     /// `ConnectionLimits.standard`, or the hidden test flag `--http-timeouts IDLE,HEAD,BODY` (seconds).
     static func connectionLimits(_ options: ServeOptions) throws -> ConnectionLimits {
         guard let text = options.httpTimeouts else { return .standard }
-        let seconds = text.split(separator: ",").compactMap { Double($0) }.filter { $0 > 0 }
-        guard seconds.count == 3 else { throw ServeError.invalid("--http-timeouts must be IDLE,HEAD,BODY in seconds, not '\(text)'") }
-        let amounts = seconds.map { TimeAmount.milliseconds(Int64($0 * 1000)) }
+        let values = text.split(separator: ",").compactMap { Double($0) }.filter { $0 > 0 }
+        guard values.count == 3 || values.count == 4 else {
+            throw ServeError.invalid("--http-timeouts must be IDLE,HEAD,BODY in seconds[,MAX-CONNECTIONS], not '\(text)'")
+        }
+        let amounts = values.prefix(3).map { TimeAmount.milliseconds(Int64($0 * 1000)) }
         var limits = ConnectionLimits.standard
         (limits.idle, limits.head, limits.body) = (amounts[0], amounts[1], amounts[2])
+        if values.count == 4 { limits.maxConnections = Int(values[3]) }
         return limits
     }
 }

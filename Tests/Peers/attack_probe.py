@@ -715,8 +715,11 @@ async def own_subjects():
     got = await mal.record("unibus.room.m.>")
     await mal.record("_INBOX.mallory.>")
     await mal.nc.flush()
-    await CAST.bob_conn.nc.publish("unibus.room.m.hello", b"hi")
-    await CAST.bob_conn.nc.flush()
+    # A fresh publisher (bob's long-lived connection is busy being the deputy in other cases).
+    pub = await Conn.open(CAST.bob)
+    await pub.nc.publish("unibus.room.m.hello", b"hi")
+    await pub.nc.flush()
+    await pub.close()
     for _ in range(50):  # other cases publish into m too: wait for bob's message itself (5 s at most)
         if any(m.data == b"hi" for m in got):
             break
@@ -865,16 +868,18 @@ async def remove_live():
     y = await Conn.open(CAST.yan)
     got = await y.record("unibus.room.m.>")
     await y.nc.flush()
-    await CAST.bob_conn.nc.publish("unibus.room.m.before", b"before")
-    await CAST.bob_conn.nc.flush()
+    pub = await Conn.open(CAST.bob)  # a fresh publisher, as above
+    await pub.nc.publish("unibus.room.m.before", b"before")
+    await pub.nc.flush()
     for _ in range(50):  # the control: yan receives the room before the removal (5 s at most)
         if any(m.subject == "unibus.room.m.before" for m in got):
             break
         await asyncio.sleep(0.1)
     saw_before = any(m.subject == "unibus.room.m.before" for m in got)
     r = await api("DELETE", f"/v1/rooms/m/members/{CAST.yan.pub}", who=CAST.root)
-    await CAST.bob_conn.nc.publish("unibus.room.m.after", b"after")
-    await CAST.bob_conn.nc.flush()
+    await pub.nc.publish("unibus.room.m.after", b"after")
+    await pub.nc.flush()
+    await pub.close()
     await y.nc.publish("unibus.room.m.from-yan", b"x")
     v = await y.wait_violation("publish", "unibus.room.m.from-yan")
     await asyncio.sleep(QUIET)

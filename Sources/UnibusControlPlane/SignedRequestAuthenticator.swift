@@ -56,8 +56,6 @@ public struct SignedRequestAuthenticator: RouterMiddleware {
         let user: User?
         do { user = try await store.user(verified.keyID) } catch { throw APIError.unavailable("cannot read the allowlist: \(error)") }
         guard let user else { throw APIError(.unauthorized, "unknown-key", "keyid \(verified.keyID) is not a registered user") }
-        // A weak key stored before keys were checked authenticates nobody (SignaturePolicy refuses it too).
-        if let weakness = user.signPub.weakness { throw APIError(.unauthorized, "unknown-key", "\(weakness)") }
         guard user.status == .active else { throw APIError(.forbidden, "revoked", "user \(user.handle) is revoked") }
         let fresh: Bool
         do {

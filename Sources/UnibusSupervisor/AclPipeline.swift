@@ -137,13 +137,30 @@ public actor AclPipeline {
         if let pendingFailure {
             return State(inForce: false, problem: "an allowlist change is not applied yet (retrying): \(pendingFailure)", leftOut: leftOut)
         }
-        let onDisk = try? String(contentsOfFile: controller.configFile, encoding: .utf8)
-        guard onDisk == applied.text || (onDisk != nil && onDisk == inFlight) else {
+        guard configOnDiskIs(applied.text) || inFlight.map(configOnDiskIs) == true else {
             return State(
                 inForce: false, problem: "nats-server.conf on disk differs from the config membershipd rendered (modified by something else)",
                 leftOut: leftOut)
         }
         return State(inForce: true, problem: nil, leftOut: leftOut)
+    }
+
+    /// The file's identity (inode, size, modification and change times) when it last matched `text`.
+    private var verifiedOnDisk: (identity: [Int], text: String)?
+
+    /// Whether the config file holds `text`. /healthz is unauthenticated and the file is MBs at
+    /// 10k users, so it is read again only when its identity changed since it last matched
+    /// (every write membershipd makes is a rename, any other write changes mtime or ctime).
+    private func configOnDiskIs(_ text: String) -> Bool {
+        var st = stat()
+        guard stat(controller.configFile, &st) == 0 else { return false }
+        let identity = [
+            Int(st.st_ino), Int(st.st_size), st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_ctim.tv_sec, st.st_ctim.tv_nsec,
+        ]
+        if let verifiedOnDisk, verifiedOnDisk.identity == identity, verifiedOnDisk.text == text { return true }
+        guard (try? String(contentsOfFile: controller.configFile, encoding: .utf8)) == text else { return false }
+        verifiedOnDisk = (identity, text)
+        return true
     }
 
     /// Applies the current allowlist to the running server. Never throws: failures are logged,

@@ -44,6 +44,12 @@ extension AttackSuiteTests {
             return (c, sub)
         }
 
+        /// Whether bob's connection still works: a message to his own inbox comes back.
+        static func stillAlive(_ bob: NatsConnection, _ echo: AsyncRecorder<NatsMessage>) async -> Bool {
+            try? await bob.publish("_INBOX.bob.echo", payload: Array("still".utf8))
+            return await echo.contains(within: .seconds(5)) { $0.string == "still" } && !bob.isClosed
+        }
+
         /// Whether a connection as `pair` (nil: no nkey) with the client certificate is refused, and how.
         func refused(_ pair: UserKeyPair?, handle: String?, tls: Bool = true) async -> (Bool, String) {
             do {
@@ -156,8 +162,7 @@ extension AttackSuiteTests {
             return health.status == 200
         }
         rows.add("after the re-render: /healthz", expected: "200 acl:true", got: Self.healthRow(health), ok: health.status == 200)
-        try? await bob.publish("_INBOX.bob.echo", payload: Array("still".utf8))
-        let alive = await echo.contains(within: .seconds(5)) { $0.string == "still" }
+        let alive = await ProcessNode.stillAlive(bob, echo)
         rows.add("bob's connection through all of it", expected: "alive", got: alive ? "alive" : "DROPPED", ok: alive)
         await bob.close()
         try await AttackReport.shared.add(rows.rows)
@@ -214,8 +219,7 @@ extension AttackSuiteTests {
             "after the attempts: the first node's nats-server and config", expected: "same pid, same config",
             got: "\(sameChild ? "same pid" : "CHILD REPLACED OR KILLED"), \(sameConfig ? "same config" : "CONFIG REWRITTEN")",
             ok: sameChild && sameConfig)
-        try? await bob.publish("_INBOX.bob.echo", payload: Array("still".utf8))
-        let alive = await echo.contains(within: .seconds(5)) { $0.string == "still" } && !bob.isClosed
+        let alive = await ProcessNode.stillAlive(bob, echo)
         rows.add("after the attempts: the first node's client", expected: "still connected", got: alive ? "still connected" : "DROPPED", ok: alive)
         let health = await serve.healthz(node.api)
         rows.add("after the attempts: the first node's /healthz", expected: "200", got: Self.healthRow(health), ok: health.status == 200)

@@ -4,8 +4,8 @@
 /// buckets live there); `ROOMS` holds every active user, with no JetStream, no exports and no
 /// imports, so `$JS.>`, `$KV.>` and the buckets do not exist for users by any route. Each user
 /// may publish and subscribe its rooms' subjects, subscribe its own inbox, and publish to
-/// `_INBOX.*.>` to answer requests. There is no `allow_responses`: whoever sets a reply subject
-/// would choose where the responder may publish.
+/// `_INBOX.*.>` to answer requests. No response permission is rendered: whoever sets a reply
+/// subject would choose where the responder may publish.
 ///
 /// Pure and deterministic: users sorted by handle, subjects sorted, so the same allowlist always
 /// gives the same bytes (and an unchanged allowlist never needs a reload). Revoked users are

@@ -10,8 +10,9 @@ public struct SubjectPermission: Equatable, Sendable {
 
 /// One user's rights on the bus, named after nats-server's `Permissions`.
 ///
-/// There is deliberately no `allow_responses`: it lets whoever sets a reply subject choose where
-/// the responder may publish (contract section 3). Replies go to `_INBOX.*.>` instead.
+/// There is deliberately no response permission (nats-server's reply allowance lets whoever sets
+/// a reply subject choose where the responder may publish; contract section 3). Replies go to
+/// `_INBOX.*.>` instead.
 public struct Permissions: Equatable, Sendable {
     public var publish: SubjectPermission
     public var subscribe: SubjectPermission

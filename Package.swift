@@ -72,6 +72,17 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        // The ACL engine: the allowlist in memory, kept current from the store's change stream,
+        // rendered per user and applied to nats-server with confirmed generations.
+        .target(
+            name: "UnibusACL",
+            dependencies: [
+                "UnibusCore", "UnibusSupervisor",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: upcoming
+        ),
         // HTTPS control plane: /healthz and the RFC 9421 signed API (Hummingbird 2).
         .target(
             name: "UnibusControlPlane",
@@ -94,7 +105,7 @@ let package = Package(
         .executableTarget(
             name: "membershipd",
             dependencies: [
-                "UnibusCore", "UnibusStoreSQLite", "UnibusStoreKV", "UnibusSupervisor", "UnibusNats", "UnibusControlPlane",
+                "UnibusCore", "UnibusStoreSQLite", "UnibusStoreKV", "UnibusSupervisor", "UnibusACL", "UnibusNats", "UnibusControlPlane",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

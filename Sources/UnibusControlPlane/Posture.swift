@@ -33,6 +33,9 @@ public struct Posture: Encodable, Sendable {
     public var problems: [String] = []
     /// How many stored records are left out of the ACL (they grant nothing until repaired).
     public var leftOutOfACL = 0
+    /// The ACL generation this node runs, and where in the store's change stream it is.
+    public var aclGeneration: UInt64 = 0
+    public var aclPosition = "none"
 
     public init(
         status: String, version: String, busAuth: String, acl: Bool, tls: Bool, store: String, cluster: Cluster?,
@@ -53,7 +56,7 @@ public struct Posture: Encodable, Sendable {
     enum CodingKeys: String, CodingKey {
         case status, version, busAuth = "bus_auth", acl, tls, store, cluster, jetstream
         case lastACLReload = "last_acl_reload", serverCertificateExpires = "server_certificate_expires"
-        case problems, leftOutOfACL = "left_out_of_acl"
+        case problems, leftOutOfACL = "left_out_of_acl", aclGeneration = "acl_generation", aclPosition = "acl_position"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -70,5 +73,7 @@ public struct Posture: Encodable, Sendable {
         try c.encodeIfPresent(serverCertificateExpires, forKey: .serverCertificateExpires)
         try c.encode(problems, forKey: .problems)
         try c.encode(leftOutOfACL, forKey: .leftOutOfACL)
+        try c.encode(aclGeneration, forKey: .aclGeneration)
+        try c.encode(aclPosition, forKey: .aclPosition)
     }
 }

@@ -56,7 +56,7 @@ extension NatsKVEntry {
 
     /// Whether `key` is a key nats.c accepts: letters, digits, `-_/\=`, and dots that are not
     /// first, last or doubled (the same rule as nats.c's `validKey`).
-    static func isValidKey(_ key: String) -> Bool {
+    public static func isValidKey(_ key: String) -> Bool {
         let bytes = Array(key.utf8)
         guard !bytes.isEmpty, bytes.first != 0x2e, bytes.last != 0x2e else { return false }
         var previous: UInt8 = 0

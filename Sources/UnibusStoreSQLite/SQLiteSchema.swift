@@ -47,6 +47,34 @@ enum SQLiteSchema {
                     BEGIN SELECT RAISE(ABORT, 'users are never deleted; revoke instead'); END;
                     """)
         }
+        // The ACL change log: every commit that touches a user or a membership appends the
+        // sign-pubs it touched, in commit order, whoever wrote it (any process). A node tails it
+        // (`SQLiteAclSource`) and re-renders only those users. The last 100,000 entries are kept;
+        // a reader that fell further behind reads a snapshot instead.
+        migrator.registerMigration("v2-acl-change-log") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE acl_changes (
+                        seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+                        sign_pub TEXT NOT NULL
+                    ) STRICT;
+                    CREATE TRIGGER acl_changes_prune AFTER INSERT ON acl_changes
+                    BEGIN DELETE FROM acl_changes WHERE seq <= NEW.seq - 100000; END;
+                    CREATE TRIGGER users_insert_logged AFTER INSERT ON users
+                    BEGIN INSERT INTO acl_changes (sign_pub) VALUES (NEW.sign_pub); END;
+                    CREATE TRIGGER users_update_logged AFTER UPDATE ON users
+                    BEGIN INSERT INTO acl_changes (sign_pub) VALUES (NEW.sign_pub); END;
+                    CREATE TRIGGER members_insert_logged AFTER INSERT ON members
+                    BEGIN INSERT INTO acl_changes (sign_pub) VALUES (NEW.sign_pub); END;
+                    CREATE TRIGGER members_update_logged AFTER UPDATE ON members
+                    BEGIN
+                        INSERT INTO acl_changes (sign_pub) VALUES (NEW.sign_pub);
+                        INSERT INTO acl_changes (sign_pub) SELECT OLD.sign_pub WHERE OLD.sign_pub <> NEW.sign_pub;
+                    END;
+                    CREATE TRIGGER members_delete_logged AFTER DELETE ON members
+                    BEGIN INSERT INTO acl_changes (sign_pub) VALUES (OLD.sign_pub); END;
+                    """)
+        }
         return migrator
     }
 }

@@ -1,7 +1,7 @@
 public import Foundation
 public import Logging
 
-/// Holds the running nats-server child (if any) so the ACL pipeline can signal it, and records
+/// Holds the running nats-server child (if any) so the ACL engine can signal it, and records
 /// the outcome of the last reload for `/healthz`.
 public actor NatsServerController {
     /// The result of the last ACL change applied (or refused).
@@ -9,13 +9,17 @@ public actor NatsServerController {
         public var at: Date
         public var ok: Bool
         public var message: String
+        public init(at: Date, ok: Bool, message: String) {
+            self.at = at
+            self.ok = ok
+            self.message = message
+        }
     }
 
-    public let executable: NatsServerExecutable
-    public let configFile: String
+    public nonisolated let executable: NatsServerExecutable
+    public nonisolated let configFile: String
     private var child: NatsServerChild?
     public private(set) var lastReload: ReloadStatus?
-    public private(set) var reloadCount = 0
 
     public init(executable: NatsServerExecutable, configFile: String) {
         self.executable = executable
@@ -29,16 +33,15 @@ public actor NatsServerController {
 
     /// Signals the running server to reload its config and waits for its confirmation.
     /// - Throws: `SupervisorError.notRunning` while no server runs (the next start renders anew).
-    func reload() async throws {
+    public func reload() async throws {
         guard let child else { throw SupervisorError.notRunning }
         try await child.reload()
-        reloadCount += 1
     }
 
-    func record(_ status: ReloadStatus) { lastReload = status }
+    public func record(_ status: ReloadStatus) { lastReload = status }
 
     /// Stops the running server; `NatsServerService` starts it again from a freshly rendered config.
-    func restart() async {
+    public func restart() async {
         guard let child else { return }
         await child.stop(grace: .seconds(5))
     }

@@ -8,7 +8,7 @@ public import ServiceLifecycle
 /// is rewritten before every start, so a file changed on disk is never what the server runs.
 public struct NatsServerService: Service {
     let controller: NatsServerController
-    let pipeline: AclPipeline
+    let configSource: any ServerConfigSource
     let pidFile: String
     let logger: Logger
     let forwardAllLogs: Bool
@@ -18,11 +18,11 @@ public struct NatsServerService: Service {
     ///   - pidFile: the `pid_file` of the rendered config; a live survivor named there is killed first.
     ///   - onReady: called each time the server (re)starts and is ready.
     public init(
-        controller: NatsServerController, pipeline: AclPipeline, pidFile: String, logger: Logger, forwardAllLogs: Bool,
+        controller: NatsServerController, configSource: any ServerConfigSource, pidFile: String, logger: Logger, forwardAllLogs: Bool,
         onReady: @escaping @Sendable () -> Void = {}
     ) {
         self.controller = controller
-        self.pipeline = pipeline
+        self.configSource = configSource
         self.pidFile = pidFile
         self.logger = logger
         self.forwardAllLogs = forwardAllLogs
@@ -38,9 +38,8 @@ public struct NatsServerService: Service {
                 executable: controller.executable, configFile: controller.configFile,
                 logger: logger, forwardAllLogs: forwardAllLogs)
             let started = ContinuousClock.now
-            let config: AclRendering
             do {
-                config = try await pipeline.configForStart()
+                try await configSource.configForStart()
                 try child.start()
                 try await child.waitUntilReady()
             } catch {
@@ -53,7 +52,7 @@ public struct NatsServerService: Service {
             }
             firstStart = false
             await controller.attach(child)
-            await pipeline.serverStarted(with: config)
+            await configSource.serverStarted()
             logger.notice("nats-server \(controller.executable.version) ready (pid \(child.pid))")
             onReady()
             let status = await withGracefulShutdownHandler {
@@ -66,7 +65,7 @@ public struct NatsServerService: Service {
                 Task { await child.stop() }
             }
             await controller.attach(nil)
-            await pipeline.serverStopped()
+            await configSource.serverStopped()
             if Task.isCancelled || Task.isShuttingDownGracefully {
                 logger.notice("nats-server stopped (status \(status))")
                 return

@@ -1,19 +1,21 @@
 import Logging
 import ServiceLifecycle
+import UnibusACL
 import UnibusCore
 import UnibusNats
 import UnibusStoreKV
 import UnibusSupervisor
 
 /// With `--store kv`: once nats-server is ready, connects as the internal identity, opens (or
-/// creates) the buckets, hands the store to everyone waiting for it, applies the real ACL, and
-/// then re-applies it on every change any node makes (watching the buckets).
+/// creates) the buckets, hands the store to everyone waiting for it, and follows the buckets'
+/// change stream into the ACL engine (every change any node makes), publishing this node's ACL
+/// status in `UNIBUS_nodes`.
 struct KVBootstrapService: Service {
     let serverReady: AsyncStream<Void>
     let options: NatsConnectOptions
     let configuration: KVStoreConfiguration
     let deferred: DeferredAllowlistStore
-    let pipeline: AclPipeline
+    let engine: AclEngine
     let logger: Logger
 
     func run() async throws {
@@ -29,14 +31,19 @@ struct KVBootstrapService: Service {
             }
         }
         guard let store else { return }
+        var board: KVAclStatusBoard?
+        while board == nil && !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                board = try await KVAclStatusBoard.open(store)
+            } catch {
+                logger.warning("bucket \(KVAclStatusBoard.bucket) not open yet, retrying in 1 s: \(error)")
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+        let source = KVAclSource(store: store)
+        await engine.attach(source: source, board: board)
         deferred.fulfill(store)
         logger.notice("KV allowlist open (replicas \(configuration.replicas))")
-        await pipeline.apply()
-        await withGracefulShutdownHandler {
-            for await _ in KVChangeFeed(store: store).changes().cancelOnGracefulShutdown() {
-                await pipeline.apply()
-            }
-        } onGracefulShutdown: {
-        }
+        try await AclFollowService(engine: engine, source: source, heartbeat: KVAclStatusBoard.heartbeat).run()
     }
 }

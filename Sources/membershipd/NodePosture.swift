@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import UnibusACL
 import UnibusControlPlane
 import UnibusCore
 import UnibusNats
@@ -10,7 +11,7 @@ import UnibusSupervisor
 /// asked of the live server over the internal identity's connection (`$JS.API.INFO`).
 actor NodePosture {
     let controller: NatsServerController
-    let pipeline: AclPipeline
+    let engine: AclEngine
     let busAuthEnforced: Bool
     let natsOptions: NatsConnectOptions
     let store: any AllowlistStore
@@ -23,11 +24,11 @@ actor NodePosture {
     private var canary: (at: ContinuousClock.Instant, failure: String?, routes: Int)?
 
     init(
-        controller: NatsServerController, pipeline: AclPipeline, busAuthEnforced: Bool, natsOptions: NatsConnectOptions,
+        controller: NatsServerController, engine: AclEngine, busAuthEnforced: Bool, natsOptions: NatsConnectOptions,
         store: any AllowlistStore, storeKind: String, cluster: String?, certificateExpiry: String?, logger: Logger
     ) {
         self.controller = controller
-        self.pipeline = pipeline
+        self.engine = engine
         self.busAuthEnforced = busAuthEnforced
         self.natsOptions = natsOptions
         self.store = store
@@ -58,7 +59,7 @@ actor NodePosture {
         } else {
             problems.append("nats-server is not running")
         }
-        let acl = await pipeline.state()
+        let acl = await engine.state()
         if busAuthEnforced, !acl.inForce { problems.append(acl.problem ?? "the rendered ACL is not in force") }
         let reload = await controller.lastReload
         var posture = Posture(
@@ -69,6 +70,8 @@ actor NodePosture {
             serverCertificateExpires: certificateExpiry)
         posture.problems = problems
         posture.leftOutOfACL = acl.leftOut.count  // details in the log and `user list`: /healthz is unauthenticated
+        posture.aclGeneration = acl.generation
+        posture.aclPosition = acl.position
         return posture
     }
 

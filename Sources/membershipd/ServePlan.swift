@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import UnibusACL
 import UnibusControlPlane
 import UnibusCore
 import UnibusNats
@@ -125,19 +126,22 @@ struct ServePlan {
         } else {
             store = try SQLiteAllowlistStore(path: options.db, createDirectory: options.db == StoreOptions.defaultDB)
         }
-        let pipeline = AclPipeline(
-            store: store, settings: settings, internalNkey: identity.nkey, busAuthEnforced: busAuthEnforced,
-            storeNeedsServer: options.store == "kv", controller: controller, logger: logger)
+        let sqlite = options.store != "kv"
+        let source: (any AclChangeSource)? = sqlite ? SQLiteAclSource(path: options.db) : nil
+        let engine = try AclEngine(
+            .init(settings: settings, internalNkey: identity.nkey, busAuthEnforced: busAuthEnforced), controller: controller,
+            source: source, readableBeforeServer: sqlite, board: sqlite ? SQLiteAclStatusBoard(databasePath: options.db) : nil,
+            logger: logger)
         if let deferred = store as? DeferredAllowlistStore {
             follower = KVBootstrapService(
                 serverReady: ready, options: internalNats,
                 configuration: KVStoreConfiguration(replicas: options.kvReplicas),
-                deferred: deferred, pipeline: pipeline, logger: logger)
+                deferred: deferred, engine: engine, logger: logger)
         } else {
-            follower = AclReloadService(pipeline: pipeline, feed: SQLiteChangeFeed(path: options.db))
+            follower = AclFollowService(engine: engine, source: SQLiteAclSource(path: options.db))
         }
         let server = NatsServerService(
-            controller: controller, pipeline: pipeline, pidFile: settings.pidFile, logger: logger,
+            controller: controller, configSource: engine, pidFile: settings.pidFile, logger: logger,
             forwardAllLogs: logOptions.debug
         ) { [logger, options, busAuthEnforced, logOptions] in
             readySignal.yield()
@@ -147,7 +151,7 @@ struct ServePlan {
                 store \(options.store == "kv" ? "kv" : "sqlite \(options.db)") monitor \(logOptions.monitor ? NatsServerSettings.monitorAddress : "off")
                 """)
         }
-        let app = try controlPlane(store: store, pipeline: pipeline, controller: controller, natsOptions: internalNats)
+        let app = try controlPlane(store: store, engine: engine, controller: controller, natsOptions: internalNats)
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: server), .init(service: follower), .init(service: app)],
@@ -168,18 +172,16 @@ struct ServePlan {
 extension ServePlan {
     /// The HTTPS control plane on --bind:--http-port with the node's server certificate.
     func controlPlane(
-        store: any AllowlistStore, pipeline: AclPipeline, controller: NatsServerController,
+        store: any AllowlistStore, engine: AclEngine, controller: NatsServerController,
         natsOptions: NatsConnectOptions
     ) throws -> some Service {
         let posture = NodePosture(
-            controller: controller, pipeline: pipeline, busAuthEnforced: busAuthEnforced, natsOptions: natsOptions,
+            controller: controller, engine: engine, busAuthEnforced: busAuthEnforced, natsOptions: natsOptions,
             store: store, storeKind: options.store, cluster: options.clusterName,
             certificateExpiry: CertificateExpiry.of(tls.cert), logger: logger)
         let plane = ControlPlane(
             origins: origins, store: store, posture: { await posture.measure() },
-            allowlistChanged: {
-                if case .failed(let why) = await pipeline.apply() { throw ServeError.aclNotApplied(why) }
-            }, limits: connectionLimits)
+            allowlistChanged: { _ = try await engine.sync() }, limits: connectionLimits)
         logger.notice(
             "control plane: listening on \(options.bind):\(options.httpPort), answering for \(origins.map(\.description).joined(separator: ", "))")
         return try plane.application(host: options.bind, port: options.httpPort, certificateFile: tls.cert, keyFile: tls.key, logger: logger)
@@ -202,13 +204,11 @@ enum ServeError: Error, CustomStringConvertible {
     case busAuthOffOffLoopback(String)
     case invalid(String)
     case notAvailable(String)
-    case aclNotApplied(String)
     var description: String {
         switch self {
         case .busAuthOffOffLoopback(let bind):
             "--bus-auth off is refused with --bind \(bind): without authentication the bus may only listen on loopback (127.0.0.1, ::1)"
         case .invalid(let m), .notAvailable(let m): m
-        case .aclNotApplied(let why): why
         }
     }
 }

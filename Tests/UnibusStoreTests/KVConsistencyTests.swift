@@ -149,16 +149,27 @@ struct KVConsistencyTests {
         guard case .unavailable = error else { Issue.record("expected unavailable, got \(String(describing: error))"); return }
     }
 
-    @Test func theChangeFeedSignalsWritesFromAnotherConnection() async throws {
+    @Test func theChangeStreamDeliversWritesFromAnotherConnectionInOrder() async throws {
         let world = try await Self.seeded()
-        let feed = AsyncRecorder(KVChangeFeed(store: world.store).changes())
-        try await Task.sleep(for: .milliseconds(300))  // the watches are live
-        let before = feed.items.count
+        let source = KVAclSource(store: world.store)
+        let feed = AsyncRecorder(source.events(after: nil))
+        #expect(await feed.count(atLeast: 1))
+        guard case .snapshot(let records, let start) = feed.items[0] else { Issue.record("expected a snapshot first"); return }
+        let headAtStart = try await source.head()
+        #expect(records.users.count == 2 && start.covers(headAtStart))
         let other = try await KVAllowlistStore.connect(world.server.options(name: "cli"))
         _ = try await other.revokeUser(Self.bob.signPub, at: Fixture.epoch)
-        #expect(await feed.count(atLeast: before + 1))
-        let afterRevoke = feed.items.count
-        try await other.createRoom(Fixture.room("ops", by: Self.ana))  // a membership write (ana is general's last owner)
-        #expect(await feed.count(atLeast: afterRevoke + 1))
+        try await other.createRoom(Fixture.room("ops", by: Self.ana))
+        let head = try await source.head()
+        #expect(await feed.contains(within: .seconds(5)) { if case .changes(_, let p) = $0 { p.covers(head) } else { false } })
+        let changes: [AclChange] = feed.items.flatMap { (event: AclFeedEvent) -> [AclChange] in
+            if case .changes(let c, _) = event { c } else { [] }
+        }
+        let revoked = changes.contains { (change: AclChange) -> Bool in
+            if case .user(let u) = change { u.signPub == Self.bob.signPub && u.status == .revoked } else { false }
+        }
+        #expect(revoked)
+        let joined = AclChange.membership(room: try RoomID("ops"), signPub: Self.ana.signPub, present: true)
+        #expect(changes.contains(joined))
     }
 }

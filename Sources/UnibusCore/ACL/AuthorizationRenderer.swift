@@ -30,43 +30,54 @@ public enum AuthorizationRenderer {
         var roomsByMember: [SignPub: [RoomID]] = [:]
         for m in snapshot.members { roomsByMember[m.signPub, default: []].append(m.room) }
         let active = snapshot.users.filter { $0.status == .active }.sorted { $0.handle < $1.handle }
-        return active.map { user in
-            NkeyUser(
-                nkey: user.nkey, comment: "\(user.handle.value) (\(user.role.rawValue))",
-                permissions: permissions(handle: user.handle, rooms: roomsByMember[user.signPub] ?? []))
-        }
+        return active.map { entry($0, rooms: roomsByMember[$0.signPub] ?? []) }
+    }
+
+    /// An active user's entry in `ROOMS`.
+    public static func entry(_ user: User, rooms: some Sequence<RoomID>) -> NkeyUser {
+        NkeyUser(
+            nkey: user.nkey, comment: "\(user.handle.value) (\(user.role.rawValue))",
+            permissions: permissions(handle: user.handle, rooms: rooms))
     }
 
     /// The whole `accounts { … }` block for bus auth enforced.
     /// - Throws: `RenderError` when a string would not be a safe config token, or two entries share an nkey.
     public static func render(_ snapshot: AllowlistSnapshot) throws(RenderError) -> String {
-        var seen = Set<String>()
-        var out = try internalAccount(snapshot.internalNkey, seen: &seen)
-        out += "  \(Accounts.users) {\n    users = [\n"
+        var seen: Set<String> = [snapshot.internalNkey]
+        var out = try head(internalNkey: snapshot.internalNkey)
         for entry in users(snapshot) {
-            out += try render(entry, seen: &seen)
+            guard seen.insert(entry.nkey).inserted else { throw .duplicateNkey(entry.nkey) }
+            out += try fragment(entry)
         }
-        return out + "    ]\n  }\n}\n"
+        return out + tail
     }
+
+    /// The block up to the first user of `ROOMS`: `head + fragments (by handle) + tail` is
+    /// exactly `render(_:)`, which lets the ACL engine re-render only the users a change touches.
+    public static func head(internalNkey: String) throws(RenderError) -> String {
+        try internalAccount(internalNkey) + "  \(Accounts.users) {\n    users = [\n"
+    }
+
+    /// What follows the last user of `ROOMS`.
+    public static let tail = "    ]\n  }\n}\n"
 
     /// The `accounts { … }` block for bus auth off (loopback only): the same two accounts, and
     /// clients without credentials join `ROOMS` with every right there (still no JetStream).
     public static func renderOpen(internalNkey: String) throws(RenderError) -> String {
-        var seen = Set<String>()
-        var out = try internalAccount(internalNkey, seen: &seen)
+        var out = try internalAccount(internalNkey)
         out += "  \(Accounts.users) {\n    users = [\n      { user: \"\(Accounts.anonymousUser)\" }\n    ]\n  }\n}\n"
         return out + "no_auth_user: \"\(Accounts.anonymousUser)\"\n"
     }
 
-    private static func internalAccount(_ nkey: String, seen: inout Set<String>) throws(RenderError) -> String {
+    private static func internalAccount(_ nkey: String) throws(RenderError) -> String {
         let entry = NkeyUser(nkey: nkey, comment: "membershipd internal identity", permissions: nil)
         return "accounts {\n  \(Accounts.internal) {\n    jetstream: enabled\n    users = [\n"
-            + (try render(entry, seen: &seen)) + "    ]\n  }\n"
+            + (try fragment(entry)) + "    ]\n  }\n"
     }
 
-    private static func render(_ entry: NkeyUser, seen: inout Set<String>) throws(RenderError) -> String {
+    /// One user's entry. The caller keeps nkeys unique (a duplicate nkey makes nats-server refuse the config).
+    public static func fragment(_ entry: NkeyUser) throws(RenderError) -> String {
         guard NKey.isUserPublicKey(entry.nkey) else { throw .invalidNkey(entry.nkey) }
-        guard seen.insert(entry.nkey).inserted else { throw .duplicateNkey(entry.nkey) }
         try checkComment(entry.comment)
         var out = "      # \(entry.comment)\n      {\n        nkey: \"\(entry.nkey)\"\n"
         if let p = entry.permissions {

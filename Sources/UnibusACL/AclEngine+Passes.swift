@@ -70,7 +70,7 @@ extension AclEngine {
         running = (text, target.revision, target.takeAways, target.position)
         generation += 1
         logger.notice(
-            "ACL generation \(generation) in force: \(model.renderedUsers) active users at \(target.position) (render \(rendered - start), reload \(clock.now - rendered))"
+            "ACL reloaded: generation \(generation) in force, \(model.renderedUsers) active users at \(target.position) (render \(rendered - start), reload \(clock.now - rendered))"
         )
         await confirmed()
         return true

@@ -37,7 +37,7 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
             case .alreadyRegistered, .handleTaken, .roomExists, .conflict: return Self(.conflict, "conflict", e.description)
             case .userNotFound, .roomNotFound, .memberNotFound: return .notFound(e.description)
             case .notAMember, .userRevoked, .lastOwner: return Self(.conflict, "conflict", e.description)
-            case .unavailable, .corruptRecord, .cannotOpen: return .unavailable(e.description)
+            case .unavailable, .partiallyApplied, .corruptRecord, .cannotOpen: return .unavailable(e.description)
             }
         default: return .unavailable("\(error)")
         }

@@ -25,6 +25,14 @@ public struct KVAclStatusBoard: AclStatusBoard {
         }
     }
 
+    /// Binds the bucket without creating it (operator commands never create buckets).
+    /// - Returns: nil when no node has created it (no node of this version runs).
+    public static func bind(_ store: KVAllowlistStore) async -> KVAclStatusBoard? {
+        guard (try? await store.jetStream.bucketStatus(bucket)) != nil, let kv = try? await store.jetStream.bind(bucket, maxAge: expiry)
+        else { return nil }
+        return KVAclStatusBoard(nodes: kv)
+    }
+
     /// A node's key: its server name when that is a valid key, else its hex.
     static func key(_ node: String) -> String {
         NatsKVEntry.isValidKey(node) && !node.contains(".") ? node : node.utf8.map { String(format: "%02x", $0) }.joined()

@@ -64,3 +64,28 @@ extension SQLiteAllowlistStore {
         }
     }
 }
+
+extension SQLiteAllowlistStore: TransactionalImport {
+    /// One transaction: every user is stored, or none (and the ACL sees one change).
+    public func importUsers(_ users: [User]) async throws -> ImportOutcome {
+        for user in users { try user.signPub.validateForRegistration() }
+        return try await write { db in
+            var added = 0
+            for user in users {
+                if let existing = try Row.fetchOne(db, sql: "SELECT * FROM users WHERE sign_pub = ?", arguments: [user.signPub.hex]) {
+                    let stored = try Self.user(existing)
+                    if stored.handle == user.handle && stored.role == user.role && stored.status == .active { continue }
+                    throw StoreError.alreadyRegistered(signPub: user.signPub.hex, status: stored.status)
+                }
+                if try Bool.fetchOne(db, sql: "SELECT 1 FROM users WHERE handle = ?", arguments: [user.handle.value]) == true {
+                    throw StoreError.handleTaken(user.handle.value)
+                }
+                try db.execute(
+                    sql: "INSERT INTO users (sign_pub, handle, role, status, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, NULL)",
+                    arguments: [user.signPub.hex, user.handle.value, user.role.rawValue, user.status.rawValue, user.createdAt.timeIntervalSince1970])
+                added += 1
+            }
+            return ImportOutcome(added: added, alreadyPresent: users.count - added)
+        }
+    }
+}

@@ -6,17 +6,30 @@ import UnibusTestSupport
 
 /// A change that cannot reach nats-server: answered 503, retried, shown on /healthz, and a
 /// revocation stuck past the bound stops the data plane rather than leave the user connected.
-/// The fault is real: a wrapper around Debian's nats-server whose config check refuses every
-/// config while a marker file exists (as a broken binary or a full disk would).
+/// The fault is real: a wrapper around Debian's nats-server that, while a marker file exists,
+/// refuses every reload (as nats-server does when a file it names is unreadable) and every config
+/// check (as a broken binary or a full disk would).
 @Suite("changes that cannot be applied", .serialized)
 struct PendingChangeTests {
-    /// A `nats-server` that refuses `-t` while `marker` exists and is Debian's otherwise.
+    /// A `nats-server` that refuses reloads and `-t` while `marker` exists and is Debian's otherwise.
+    /// It runs the real server as its child (dying with it) and answers SIGHUP itself: the
+    /// refusal is the line nats-server logs when a reload fails.
     static func refusingServer(in dir: TempDirectory, marker: String) throws -> String {
         let path = dir.file("refusing-nats-server")
         let script = """
             #!/bin/sh
-            if [ "$1" = "-t" ] && [ -e '\(marker)' ]; then echo "nats-server: config refused by the test's marker" >&2; exit 1; fi
-            exec '\(NatsServerBinaries.debian)' "$@"
+            if [ "$1" = "-t" ]; then
+              if [ -e '\(marker)' ]; then echo "nats-server: config refused by the test's marker" >&2; exit 1; fi
+              exec '\(NatsServerBinaries.debian)' "$@"
+            fi
+            /usr/bin/setpriv --pdeathsig KILL -- '\(NatsServerBinaries.debian)' "$@" &
+            child=$!
+            trap 'if [ -e "\(marker)" ]; then echo "[$$] [ERR] Failed to reload server configuration: refused by the test marker" >&2; else kill -HUP $child; fi' HUP
+            trap 'kill -INT $child' INT
+            trap 'kill -TERM $child' TERM
+            status=0
+            while kill -0 $child 2>/dev/null; do wait $child; status=$?; done
+            exit $status
 
             """
         try script.write(toFile: path, atomically: true, encoding: .utf8)

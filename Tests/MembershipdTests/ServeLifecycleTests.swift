@@ -107,7 +107,7 @@ struct ServeLifecycleTests {
         #expect(await events.contains(within: .seconds(10)) { $0 == .closed || $0 == .disconnected })
     }
 
-    @Test("a config nats-server -t refuses is not applied; the last good ACL stays and the failure is logged")
+    @Test("a config nats-server refuses to reload is not applied; the last good ACL stays and the failure is logged")
     func failedCheckKeepsLastGoodConfig() async throws {
         let w = try await DataPlaneTests.World(NatsServerBinaries.debian)
         let bob = try await w.serve.connect(w.bob, handle: "bob")

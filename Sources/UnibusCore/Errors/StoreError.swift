@@ -1,4 +1,5 @@
-/// A store refused or could not perform an operation. Every case means nothing was changed.
+/// A store refused or could not perform an operation. Every case but `unavailable` and
+/// `partiallyApplied` means nothing was changed.
 public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The sign-pub is already registered (active or revoked): never a silent overwrite.
     case alreadyRegistered(signPub: String, status: UserStatus)
@@ -14,8 +15,11 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case lastOwner(room: String, signPub: String)
     /// A concurrent writer changed the record first; retry the operation.
     case conflict(String)
-    /// The store could not confirm the write (no quorum, unreachable, timed out).
+    /// The store could not confirm the operation (no quorum, unreachable, timed out). A write
+    /// that timed out may still have landed: check before assuming it did not.
     case unavailable(String)
+    /// A bulk write stopped part way (the KV has no transactions): what landed is said.
+    case partiallyApplied(String)
     /// The store holds a record that does not pass validation; it is reported, never served.
     case corruptRecord(String)
     /// The storage file or service cannot be used at all.
@@ -36,7 +40,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case .lastOwner(let r, let k):
             "\(k) is the last owner of room '\(r)': a room always keeps an owner; make another member an owner first, nothing was changed"
         case .conflict(let what): "conflicting concurrent update: \(what); nothing was changed, retry"
-        case .unavailable(let why): "store unavailable: \(why); nothing was changed"
+        case .unavailable(let why): "store unavailable: \(why); a write may or may not have been applied: check, then retry"
+        case .partiallyApplied(let what): what
         case .corruptRecord(let what): "stored record failed validation: \(what)"
         case .cannotOpen(let why): why
         }

@@ -1,0 +1,69 @@
+import Foundation
+import UnibusCore
+import UnibusStoreKV
+import UnibusStoreSQLite
+
+/// After an operator command changed the allowlist: waits until every running node has the
+/// change in force (each node publishes the position of the ACL it runs on its status board),
+/// so a client may connect as soon as the command returns.
+struct ChangeConfirmation {
+    /// How long the nodes may take before the command says the change is not confirmed.
+    static let bound = Duration.seconds(10)
+
+    let source: any AclChangeSource
+    let board: (any AclStatusBoard)?
+    let pollInterval: Duration
+
+    /// For the store a command just wrote to.
+    static func of(_ store: any AllowlistStore, options: StoreOptions) async -> ChangeConfirmation {
+        if let kv = store as? KVAllowlistStore {
+            return ChangeConfirmation(source: KVAclSource(store: kv), board: await KVAclStatusBoard.bind(kv), pollInterval: .milliseconds(10))
+        }
+        return ChangeConfirmation(
+            source: SQLiteAclSource(path: options.db), board: SQLiteAclStatusBoard(databasePath: options.db),
+            pollInterval: .milliseconds(2))
+    }
+
+    /// Waits for the running nodes and says what happened, one line.
+    /// - Throws: `ConfirmationError.notConfirmed` naming the nodes that did not apply it in time.
+    func waitForNodes() async throws -> String {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let head = try await source.head()
+        guard let board else {
+            return "stored; no node reports the ACL it runs (nodes older than this command?): not confirmed"
+        }
+        while true {
+            let nodes = try await board.runningNodes()
+            guard !nodes.isEmpty else { return "stored; no node is serving this store: it takes effect when one starts" }
+            let lagging = nodes.filter { !$0.position.covers(head) }
+            let elapsed = clock.now - start
+            if lagging.isEmpty {
+                return "applied on \(nodes.count)/\(nodes.count) node\(nodes.count == 1 ? "" : "s") in \(Self.milliseconds(elapsed)) ms"
+            }
+            if elapsed > Self.bound {
+                throw ConfirmationError.notConfirmed(
+                    applied: nodes.count - lagging.count, of: nodes.count,
+                    lagging: lagging.map { "\($0.node) (generation \($0.generation) at \($0.position))" }, needed: head.description)
+            }
+            try await Task.sleep(for: pollInterval)
+        }
+    }
+
+    static func milliseconds(_ d: Duration) -> Int {
+        Int(d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000)
+    }
+}
+
+/// The change is stored but a running node did not confirm it in time (exit 1).
+enum ConfirmationError: Error, CustomStringConvertible {
+    case notConfirmed(applied: Int, of: Int, lagging: [String], needed: String)
+
+    var description: String {
+        switch self {
+        case .notConfirmed(let applied, let total, let lagging, let needed):
+            "the change is stored but applied on only \(applied)/\(total) nodes within \(ChangeConfirmation.bound): "
+                + "\(lagging.joined(separator: ", ")) not yet at \(needed); it is applied when they catch up — check their /healthz and logs"
+        }
+    }
+}

@@ -159,6 +159,15 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .testTarget(
+            name: "UnibusACLTests",
+            dependencies: [
+                "UnibusACL", "UnibusCore", "UnibusSupervisor", "UnibusStoreSQLite", "UnibusNats", "UnibusTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
             name: "UnibusControlPlaneTests",
             dependencies: ["UnibusControlPlane", "UnibusCore"],
             swiftSettings: upcoming

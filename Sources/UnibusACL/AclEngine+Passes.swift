@@ -69,6 +69,7 @@ extension AclEngine {
         guard await controller.pid == pid, running != nil else { return true }
         running = (text, target.revision, target.takeAways, target.position)
         generation += 1
+        generationAppliedAt = Date()
         logger.notice(
             "ACL reloaded: generation \(generation) in force, \(model.renderedUsers) active users at \(target.position) (render \(rendered - start), reload \(clock.now - rendered))"
         )

@@ -35,6 +35,7 @@ extension AclEngine: ServerConfigSource {
         guard let starting else { return }
         running = starting
         generation += 1
+        generationAppliedAt = Date()
         logger.info("ACL generation \(generation) in force (nats-server started): \(model.renderedUsers) active users at \(starting.position)")
         await confirmed()
         // Changes that arrived while it started are applied now.

@@ -65,6 +65,8 @@ public actor AclEngine {
     /// What the next start will run (set by `configForStart`).
     var starting: (text: String, revision: UInt64, takeAways: UInt64, position: AclPosition)?
     public internal(set) var generation: UInt64 = 0
+    /// When the generation in force was applied.
+    var generationAppliedAt = Date()
     var inFlight: String?
     var pendingFailure: String?
     var failingSince: ContinuousClock.Instant?
@@ -171,8 +173,8 @@ public actor AclEngine {
     public func publishStatus() async {
         guard let board, let running else { return }
         let status = NodeAclStatus(
-            node: configuration.settings.serverName, generation: generation, position: running.position, appliedAt: Date(),
-            pid: getpid())
+            node: configuration.settings.serverName, generation: generation, position: running.position,
+            appliedAt: generationAppliedAt, pid: getpid())
         do { try await board.publish(status) } catch { logger.warning("cannot publish this node's ACL status: \(error)") }
     }
 

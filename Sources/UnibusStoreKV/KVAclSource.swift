@@ -14,6 +14,8 @@ public struct KVAclSource: AclChangeSource {
     let store: KVAllowlistStore
     /// Pause before watching again after a watch ended.
     public var retryDelay: Duration = .seconds(1)
+    /// How long `head()` keeps asking while JetStream does not answer.
+    public var patience: Duration = .seconds(3)
 
     public init(store: KVAllowlistStore) { self.store = store }
 
@@ -21,13 +23,21 @@ public struct KVAclSource: AclChangeSource {
     static let users = "users"
     static let members = "members"
 
+    /// The buckets' last sequences, from their stream leaders. Retried for up to `patience`:
+    /// JetStream's API can be briefly unavailable while nats-server reloads its accounts.
     public func head() async throws -> AclPosition {
-        do {
-            async let users = store.jetStream.bucketStatus(KVAllowlistStore.Bucket.users.rawValue)
-            async let members = store.jetStream.bucketStatus(KVAllowlistStore.Bucket.members.rawValue)
-            return AclPosition([Self.users: try await users.lastSequence, Self.members: try await members.lastSequence])
-        } catch let error as NatsKVError {
-            throw KVAllowlistStore.storeError(error)
+        let deadline = ContinuousClock.now + patience
+        var delay = Duration.milliseconds(50)
+        while true {
+            do {
+                async let users = store.jetStream.bucketStatus(KVAllowlistStore.Bucket.users.rawValue)
+                async let members = store.jetStream.bucketStatus(KVAllowlistStore.Bucket.members.rawValue)
+                return AclPosition([Self.users: try await users.lastSequence, Self.members: try await members.lastSequence])
+            } catch let error as NatsKVError {
+                guard case .unavailable = error, ContinuousClock.now + delay < deadline else { throw KVAllowlistStore.storeError(error) }
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, .milliseconds(500))
+            }
         }
     }
 

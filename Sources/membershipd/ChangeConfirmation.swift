@@ -34,7 +34,15 @@ struct ChangeConfirmation {
             return "stored; no node reports the ACL it runs (nodes older than this command?): not confirmed"
         }
         while true {
-            let nodes = try await board.runningNodes()
+            let nodes: [NodeAclStatus]
+            do {
+                nodes = try await board.runningNodes()
+            } catch StoreError.unavailable(let why) {
+                // JetStream may not answer while a node reloads its ACL: ask again until the bound.
+                guard clock.now - start <= Self.bound else { throw StoreError.unavailable(why) }
+                try await Task.sleep(for: .milliseconds(50))
+                continue
+            }
             guard !nodes.isEmpty else { return "stored; no node is serving this store: it takes effect when one starts" }
             let lagging = nodes.filter { !$0.position.covers(head) }
             let elapsed = clock.now - start

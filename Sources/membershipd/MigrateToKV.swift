@@ -26,6 +26,7 @@ struct MigrateToKV: AsyncParsableCommand {
         let copy = try await AllowlistCopy.run(from: source, to: target, progress: Self.progress)
         print(copy.report)
         print(await ReplicationReport.line(target, .users))
+        print(try await ChangeConfirmation.of(target, options: StoreOptions()).waitForNodes())
     }
 
     /// One line on stderr every 1,000 records and at the end of each kind.
@@ -35,19 +36,36 @@ struct MigrateToKV: AsyncParsableCommand {
     }
 }
 
-/// `membershipd cluster status [KV]`: each bucket's replicas, leader and followers.
+/// `membershipd cluster status [KV]`: each bucket's replicas, leader and followers, and the
+/// ACL generation each running node has in force.
 struct ClusterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "cluster", abstract: "Cluster status.", subcommands: [Status.self])
 
     struct Status: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Buckets' replicas, leaders and whether followers are current.")
+        static let configuration = CommandConfiguration(
+            abstract: "Buckets' replicas, leaders and whether followers are current; each node's ACL generation.")
         @OptionGroup var kv: KVOptions
 
         func run() async throws {
             let store = try await kv.open(name: "membershipd-status")
             var lines: [String] = []
             for bucket in KVAllowlistStore.Bucket.allCases { lines.append(await ReplicationReport.line(store, bucket)) }
+            lines.append(contentsOf: await Self.nodeLines(store))
             print(lines.joined(separator: "\n"))
+        }
+
+        /// One line per running node: the ACL generation it runs and whether it has every change.
+        static func nodeLines(_ store: KVAllowlistStore) async -> [String] {
+            guard let board = await KVAclStatusBoard.bind(store) else { return ["nodes: none reports its ACL (bucket \(KVAclStatusBoard.bucket) absent)"] }
+            do {
+                let head = try await KVAclSource(store: store).head()
+                return try await board.runningNodes().map { node in
+                    let current = node.position.covers(head) ? "current" : "behind (at \(node.position), store at \(head))"
+                    return "node \(node.node): ACL generation \(node.generation), \(current), applied \(ISO8601DateFormatter().string(from: node.appliedAt))"
+                }
+            } catch {
+                return ["nodes: ACL status unavailable (\(error))"]
+            }
         }
     }
 }

@@ -203,6 +203,40 @@ struct DataPlaneTests {
         await bob.close()
     }
 
+    @Test("user add returns once the change is in force: 20 of 20 clients connect right after it, with no retry")
+    func addThenConnectAtOnce() async throws {
+        let w = try await World(NatsServerBinaries.debian)
+        for i in 0..<20 {
+            let pair = Fixture.keyPair(500 + i)
+            let add = try CLI.run(["user", "add", "--handle", "now\(i)", "--sign-pub", pair.signPub.hex, "--role", "member", "--db", w.serve.db])
+            #expect(add.status == 0 && add.stdout.contains("applied on 1/1 node in "), "\(add.stdout)\(add.stderr)")
+            let c = try await w.serve.connect(pair, handle: "now\(i)")
+            await c.close()
+        }
+        // with no node serving the file, the change is stored and the command says so
+        let dir = TempDirectory("cli")
+        let offline = try CLI.run(["user", "add", "--handle", "solo", "--sign-pub", Fixture.keyPair(600).signPub.hex, "--role", "member", "--db", dir.file("u.db")])
+        #expect(offline.status == 0 && offline.stdout.contains("no node is serving this store"), "\(offline.stdout)")
+    }
+
+    @Test("user import: one transaction, one reload, every user can connect when it returns")
+    func importIsOneChange() async throws {
+        let w = try await World(NatsServerBinaries.debian)
+        let file = w.serve.dir.file("import.jsonl")
+        let lines = (0..<300).map { #"{"handle":"agent\#($0)","sign_pub":"\#(Fixture.keyPair(2000 + $0).signPub.hex)","role":"member"}"# }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        let before = w.serve.count("ACL reloaded")
+        let run = try CLI.run(["user", "import", "--file", file, "--db", w.serve.db])
+        #expect(run.status == 0 && run.stdout.contains("imported 300 users (0 already present)"), "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains("applied on 1/1 node"))
+        #expect(w.serve.count("ACL reloaded") == before + 1, "\(w.serve.log.suffix(2000))")
+        await (try await w.serve.connect(Fixture.keyPair(2299), handle: "agent299")).close()
+        // a re-run changes nothing and reloads nothing
+        let again = try CLI.run(["user", "import", "--file", file, "--db", w.serve.db])
+        #expect(again.status == 0 && again.stdout.contains("imported 0 users (300 already present)"), "\(again.stdout)")
+        #expect(w.serve.count("ACL reloaded") == before + 1)
+    }
+
     @Test("a burst of 1,000 user adds costs few reloads and the last one is applied")
     func burstsCoalesce() async throws {
         let w = try await World(NatsServerBinaries.debian)

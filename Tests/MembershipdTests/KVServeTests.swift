@@ -57,6 +57,9 @@ struct KVServeTests {
         let bob = try node.add("bob", 2)
         let added = try node.cli(["user", "add", "--handle", "cat", "--sign-pub", Fixture.keyPair(3).signPub.hex, "--role", "member"])
         #expect(added.stdout.contains("UNIBUS_users: replicas 1"), "\(added.stdout)")
+        // confirmed: once the command returns, cat connects at once (no retry)
+        #expect(added.stdout.contains("applied on 1/1 node in "), "\(added.stdout)")
+        await (try await node.serve.connect(Fixture.keyPair(3), handle: "cat")).close()
         let again = try node.cli(["user", "add", "--handle", "bob2", "--sign-pub", bob.signPub.hex, "--role", "member"])
         #expect(again.status == 1 && again.stderr.contains("already registered"), "\(again.stderr)")
         let list = try node.cli(["user", "list", "--json"])
@@ -68,8 +71,9 @@ struct KVServeTests {
         }
         let bobConn = try #require(connection, "\(node.serve.log)")
         let events = AsyncRecorder(bobConn.events)
-        #expect(try node.cli(["user", "revoke", "bob"]).status == 0)
-        #expect(await events.contains(within: .seconds(10)) { $0 == .closed || $0 == .disconnected })
+        let revoke = try node.cli(["user", "revoke", "bob"])
+        #expect(revoke.status == 0 && revoke.stdout.contains("applied on 1/1 node"), "\(revoke.stdout)")
+        #expect(await events.contains(within: .seconds(2)) { $0 == .closed || $0 == .disconnected })
     }
 
     @Test("a revoke written straight into the KV by another client closes a live connection")

@@ -6,42 +6,14 @@ import UnibusTestSupport
 
 /// A change that cannot reach nats-server: answered 503, retried, shown on /healthz, and a
 /// revocation stuck past the bound stops the data plane rather than leave the user connected.
-/// The fault is real: a wrapper around Debian's nats-server that, while a marker file exists,
-/// refuses every reload (as nats-server does when a file it names is unreadable) and every config
-/// check (as a broken binary or a full disk would).
+/// The fault is real: the server certificate the config names is moved away, so nats-server
+/// refuses every reload (it re-reads the TLS files) and every config check, as it would after an
+/// operator's mistake or a full disk; moving it back is the repair.
 @Suite("changes that cannot be applied", .serialized)
 struct PendingChangeTests {
-    /// A `nats-server` that refuses reloads and `-t` while `marker` exists and is Debian's otherwise.
-    /// It runs the real server as its child (dying with it) and answers SIGHUP itself: the
-    /// refusal is the line nats-server logs when a reload fails.
-    static func refusingServer(in dir: TempDirectory, marker: String) throws -> String {
-        let path = dir.file("refusing-nats-server")
-        let script = """
-            #!/bin/sh
-            if [ "$1" = "-t" ]; then
-              if [ -e '\(marker)' ]; then echo "nats-server: config refused by the test's marker" >&2; exit 1; fi
-              exec '\(NatsServerBinaries.debian)' "$@"
-            fi
-            /usr/bin/setpriv --pdeathsig KILL -- '\(NatsServerBinaries.debian)' "$@" &
-            child=$!
-            trap 'if [ -e "\(marker)" ]; then echo "[$$] [ERR] Failed to reload server configuration: refused by the test marker" >&2; else kill -HUP $child; fi' HUP
-            trap 'kill -INT $child' INT
-            trap 'kill -TERM $child' TERM
-            status=0
-            while kill -0 $child 2>/dev/null; do wait $child; status=$?; done
-            exit $status
-
-            """
-        try script.write(toFile: path, atomically: true, encoding: .utf8)
-        chmod(path, 0o755)
-        return path
-    }
-
     @Test("a revocation that cannot be applied: 503 to writes, /healthz 503, then the data plane stops; it comes back without the user")
     func stuckRevocationStopsTheDataPlane() async throws {
-        let tools = TempDirectory("unibus-test-pending")
-        let marker = tools.file("refuse")
-        let serve = try ServeFixture(natsServer: try Self.refusingServer(in: tools, marker: marker))
+        let serve = try ServeFixture(natsServer: NatsServerBinaries.debian)
         try await serve.waitUntilReady()
         let ana = try serve.addUser("ana", 1, role: .admin)
         let bob = try serve.addUser("bob", 2)
@@ -54,9 +26,12 @@ struct PendingChangeTests {
         let api = APIClient(serve)
         defer { Task { await api.shutdown() } }
 
-        FileManager.default.createFile(atPath: marker, contents: nil)
+        let cert = "\(serve.tls)/server.crt"
+        try FileManager.default.moveItem(atPath: cert, toPath: cert + ".away")
         let revokedAt = ContinuousClock.now
-        #expect(try CLI.run(["user", "revoke", "bob", "--db", serve.db]).status == 0)
+        // the CLI waits for the node, which cannot apply it: stored, not confirmed, exit 1
+        let revoke = try CLI.run(["user", "revoke", "bob", "--db", serve.db])
+        #expect(revoke.status == 1 && revoke.stderr.contains("the change is stored but applied on only 0/1 nodes"), "\(revoke.stderr)")
         // a write while the rendered ACL cannot be applied is a 503, never a 2xx
         let write = try await api.send(
             "POST", "/v1/users", body: Data(#"{"sign_pub":"\#(Fixture.keyPair(3).signPub.hex)","handle":"cat","role":"member"}"#.utf8),
@@ -75,7 +50,7 @@ struct PendingChangeTests {
         #expect(serve.log.contains("ACL change not applied, retrying"))
 
         // the fault goes away: the server comes back with the rendered ACL, bob stays out
-        try FileManager.default.removeItem(atPath: marker)
+        try FileManager.default.moveItem(atPath: cert + ".away", toPath: cert)
         let back = await eventually(timeout: .seconds(40)) {
             (try? await api.raw("GET", "/healthz", body: nil, headers: []))?.status == 200
         }

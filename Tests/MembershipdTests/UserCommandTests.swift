@@ -42,6 +42,42 @@ struct UserCommandTests {
         #expect(users[0]["revoked_at"] is String)
     }
 
+    @Test("user import refuses a file with any bad line, naming each, and writes nothing")
+    func importRefusesBadFilesWhole() throws {
+        let (dir, db) = try Self.seededDatabase()
+        let before = try CLI.run(["user", "list", "--json", "--db", db]).stdout
+        let good = #"{"handle":"new1","sign_pub":"\#(Self.fresh)","role":"member"}"#
+        let cases: [(String, String)] = [
+            ("not json", "line 2: not a JSON object"),
+            (#"{"handle":"x","sign_pub":"\#(Fixture.keyPair(4).signPub.hex)","role":"member","admin":true}"#, "unknown field admin"),
+            (#"{"handle":"x","sign_pub":"\#(Fixture.keyPair(4).signPub.hex)"}"#, "\"role\" must be a string"),
+            (#"{"handle":"Bad","sign_pub":"\#(Fixture.keyPair(4).signPub.hex)","role":"member"}"#, "handle"),
+            (#"{"handle":"x","sign_pub":"\#("01" + String(repeating: "0", count: 62))","role":"member"}"#, "small-order point"),
+            (#"{"handle":"x","sign_pub":"\#(Fixture.keyPair(4).signPub.hex)","role":"root"}"#, "role"),
+            (#"{"handle":"new1","sign_pub":"\#(Fixture.keyPair(4).signPub.hex)","role":"member"}"#, "handle 'new1' also on line 1"),
+            (#"{"handle":"y","sign_pub":"\#(Self.fresh)","role":"member"}"#, "sign_pub also on line 1"),
+        ]
+        for (line, message) in cases {
+            let file = dir.file("import.jsonl")
+            try "\(good)\n\(line)\n".write(toFile: file, atomically: true, encoding: .utf8)
+            let r = try CLI.run(["user", "import", "--file", file, "--db", db])
+            #expect(r.status == 1 && r.stderr.hasPrefix("error: ") && r.stderr.contains(message), "\(line): \(r.stderr)")
+            #expect(r.stderr.contains("nothing was imported"), "\(r.stderr)")
+            #expect(try CLI.run(["user", "list", "--json", "--db", db]).stdout == before)
+        }
+        // a key or handle already stored differently refuses the whole file (SQLite: one transaction)
+        let file = dir.file("clash.jsonl")
+        try "\(good)\n{\"handle\":\"alice\",\"sign_pub\":\"\(Fixture.keyPair(5).signPub.hex)\",\"role\":\"member\"}\n"
+            .write(toFile: file, atomically: true, encoding: .utf8)
+        let clash = try CLI.run(["user", "import", "--file", file, "--db", db])
+        #expect(clash.status == 1 && clash.stderr.contains("handle 'alice' is already taken"), "\(clash.stderr)")
+        #expect(try CLI.run(["user", "list", "--json", "--db", db]).stdout == before)
+        // usage errors are exit 2
+        #expect(try CLI.run(["user", "import", "--db", db]).status == 2)
+        let missing = try CLI.run(["user", "import", "--file", dir.file("absent.jsonl"), "--db", db])
+        #expect(missing.status == 1 && missing.stderr.contains("cannot read --file"))
+    }
+
     @Test func revokeAcceptsAHandle() throws {
         let (dir, db) = try Self.seededDatabase()
         let r = try CLI.run(["user", "revoke", "alice", "--db", db])

@@ -20,13 +20,18 @@ extension AclEngine {
     /// whatever arrives during one is taken by the next (group commit).
     private func runPasses() async {
         while needsPass && !Task.isCancelled {
-            if let lastPass {
-                let earliest = lastPass.end + min(lastPass.cost, .seconds(2))
+            // Reloads are spaced: at least `reloadSpacing`, and as long as the last one took
+            // (at most 2 s). nats-server applies a reload under its locks; back-to-back reloads
+            // stall and occasionally break client connections (seen with 2.9.10 and 2.15 at
+            // ~100 reloads/s), and JetStream (the KV store) must answer between them.
+            if let lastPass, model.revision != running?.revision {
+                let earliest = lastPass.end + max(Self.reloadSpacing, min(lastPass.cost, .seconds(2)))
                 if earliest > .now { try? await Task.sleep(until: earliest) }
             }
             let start = ContinuousClock.now
+            let generationBefore = generation
             let ok = await pass()
-            lastPass = (.now, ContinuousClock.now - start)
+            if generation != generationBefore || !ok { lastPass = (.now, ContinuousClock.now - start) }
             if !ok {
                 try? await Task.sleep(for: retryDelay)
                 retryDelay = min(retryDelay * 2, .seconds(5))

@@ -28,9 +28,17 @@ public struct KVAclStatusBoard: AclStatusBoard {
     /// Binds the bucket without creating it (operator commands never create buckets).
     /// - Returns: nil when no node has created it (no node of this version runs).
     public static func bind(_ store: KVAllowlistStore) async -> KVAclStatusBoard? {
-        guard (try? await store.jetStream.bucketStatus(bucket)) != nil, let kv = try? await store.jetStream.bind(bucket, maxAge: expiry)
-        else { return nil }
-        return KVAclStatusBoard(nodes: kv)
+        // JetStream may not answer for a moment while a node reloads its ACL: ask for up to 3 s.
+        let deadline = ContinuousClock.now + .seconds(3)
+        while true {
+            do {
+                _ = try await store.jetStream.bucketStatus(bucket)
+                return KVAclStatusBoard(nodes: try await store.jetStream.bind(bucket, maxAge: expiry))
+            } catch {
+                guard case .unavailable = error, ContinuousClock.now < deadline else { return nil }
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
     }
 
     /// A node's key: its server name when that is a valid key, else its hex.

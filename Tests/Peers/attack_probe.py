@@ -21,6 +21,7 @@ yan and zed (members of `m`, removed and revoked while connected); rex (revoked 
 Usage: attack_probe.py WORLD_JSON
 """
 import asyncio
+import traceback
 import base64
 import concurrent.futures
 import hashlib
@@ -221,9 +222,14 @@ THREAD = threading.local()
 
 
 def send(req):
-    if not hasattr(THREAD, "session"):
+    # A pooled connection idle for longer than the node's 30 s idle bound is closed by the node;
+    # a request sent on it as it closes gets no answer (the keep-alive race every HTTP client
+    # has). Open a fresh connection once the last one has idled for 20 s.
+    now = time.monotonic()
+    if not hasattr(THREAD, "session") or now - THREAD.used > 20:
         THREAD.session = requests.Session()
     r = THREAD.session.send(req, verify=WORLD["ca"], timeout=20)
+    THREAD.used = time.monotonic()
     return Answer(r.status_code, r.text)
 
 
@@ -364,11 +370,23 @@ class Conn:
                 kwargs["inbox_prefix"] = f"_INBOX.{person.handle}"
         if seed_file:
             kwargs["nkeys_seed"] = seed_file
-        c.nc = await nats.connect(
-            servers=[WORLD["nats_url"]], tls=ctx, error_cb=on_error, closed_cb=on_closed, disconnected_cb=on_closed,
-            allow_reconnect=False, max_reconnect_attempts=0, connect_timeout=5, skip_subject_validation=True,
-            name="unibus-attack-probe", **kwargs)
-        return c
+        # An active user's connect can be refused while nats-server applies a reload (a race in
+        # nats-server seen on 2.9.10 and 2.15 under concurrent reloads; docs/ACL-ENGINE.md):
+        # retried, and counted in the summary so it stays visible. Refusals that are the point of
+        # a case go through connect_refusal, never through here.
+        for attempt in range(4):
+            try:
+                c.nc = await nats.connect(
+                    servers=[WORLD["nats_url"]], tls=ctx, error_cb=on_error, closed_cb=on_closed, disconnected_cb=on_closed,
+                    allow_reconnect=False, max_reconnect_attempts=0, connect_timeout=5, skip_subject_validation=True,
+                    name="unibus-attack-probe", **kwargs)
+                return c
+            except Exception as e:  # noqa: BLE001
+                transient = "authorization violation" in str(e).lower() or isinstance(e, (ConnectionError, asyncio.TimeoutError))
+                if attempt == 3 or not transient or person not in ALWAYS_ACTIVE():
+                    raise
+                RELOAD_REFUSALS.append(person.handle if person else "?")
+                await asyncio.sleep(0.3)
 
     def violation(self, kind, subject):
         needle = f'permissions violation for {kind} to "{subject}"'.lower()
@@ -867,8 +885,14 @@ async def remove_live():
         await asyncio.sleep(0.1)
     saw_before = any(m.subject == "unibus.room.m.before" for m in got)
     r = await api("DELETE", f"/v1/rooms/m/members/{CAST.yan.pub}", who=CAST.root)
-    await pub.nc.publish("unibus.room.m.after", b"after")
-    await pub.nc.flush()
+    try:
+        await pub.nc.publish("unibus.room.m.after", b"after")
+        await pub.nc.flush()
+    except Exception:  # noqa: BLE001 - bob's connection broke in nats-server's reload: publish again
+        RELOAD_REFUSALS.append("bob (publisher broken by a reload)")
+        pub = await Conn.open(CAST.bob)
+        await pub.nc.publish("unibus.room.m.after", b"after")
+        await pub.nc.flush()
     await pub.close()
     await y.nc.publish("unibus.room.m.from-yan", b"x")
     v = await y.wait_violation("publish", "unibus.room.m.from-yan")
@@ -1292,11 +1316,20 @@ def load_world(path):
     WORLD.update(json.load(open(path)))
 
 
+RELOAD_REFUSALS = []
+
+
+def ALWAYS_ACTIVE():  # noqa: N802 - the users no case revokes
+    return [CAST.ana, CAST.bob, CAST.mallory, CAST.yan, CAST.olga]
+
+
 async def run_case(group, name, expected, fn):
     try:
         got, ok = await asyncio.wait_for(fn(), 90)
     except Exception as e:  # noqa: BLE001 - an exception is a result too
-        got, ok = f"probe error: {type(e).__name__}: {str(e)[:120]}", False
+        here = [f for f in traceback.extract_tb(e.__traceback__) if f.filename.endswith("attack_probe.py")]
+        where = f" (line {here[-1].lineno}: {here[-1].line})" if here else ""
+        got, ok = f"probe error: {type(e).__name__}: {str(e)[:120]}{where}", False
     row = {"group": group, "case": name, "expected": expected, "got": got, "ok": bool(ok)}
     print(json.dumps(row), flush=True)
     return row
@@ -1322,7 +1355,7 @@ async def main():
     rows = await asyncio.gather(*[limited(c) for c in chosen if not c[4]])
     rows += await asyncio.gather(*[limited(c) for c in chosen if c[4]])
     failed = sum(1 for r in rows if not r["ok"])
-    print(json.dumps({"done": len(rows), "failed": failed}), flush=True)
+    print(json.dumps({"done": len(rows), "failed": failed, "connects_refused_during_reload": len(RELOAD_REFUSALS), "refused_handles": sorted(set(RELOAD_REFUSALS))}), flush=True)
     for c in (CAST.bob_conn, CAST.ana_conn):
         await c.close()
     return 1 if failed else 0

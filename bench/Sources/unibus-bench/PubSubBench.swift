@@ -234,7 +234,8 @@ enum PubSubBench {
             first; the table shows medians. \
             Throughput = first publish until the last message arrives on a second connection \
             (`unibus.room.bench.x`); latency = `request` on `unibus.room.bench.rpc`, echoed by a subscriber \
-            on another connection into the requester's `_INBOX.<handle>` (\(cfg.warmup) warm-up requests dropped). \
+            on another connection into the requester's `_INBOX.<handle>` (\(cfg.warmup) warm-up requests dropped; \
+            the Swift responder's connection has `sendAsap`, the nats.c loop's connections `SendAsap`). \
             For throughput and publisher rate, a ratio ≥ 0.95 meets the target; for latency lower is better \
             (≤ 1.05 is within 5 %). *nats-server CPU* is the server process's CPU time (all threads, \
             `/proc/<pid>/task/*/schedstat`) over the run divided by messages delivered or requests answered: \

@@ -31,6 +31,7 @@ extension NatsConnectOptions {
         try NatsError.check(natsOptions_SetMaxReconnect(opts, Int32(clamping: maxReconnect)), "set max reconnect")
         try NatsError.check(
             natsOptions_SetReconnectWait(opts, max(0, reconnectWait.natsMilliseconds)), "set reconnect wait")
+        if sendAsap { try NatsError.check(natsOptions_SetSendAsap(opts, true), "set send-asap") }
         if let customInboxPrefix {
             try NatsError.check(
                 natsOptions_SetCustomInboxPrefix(opts, customInboxPrefix),

@@ -29,6 +29,13 @@ public struct NatsConnectOptions: Sendable, CustomStringConvertible {
     public var maxReconnect: Int
     /// Pause between reconnect attempts to the same server.
     public var reconnectWait: Duration
+    /// Whether every publish is written to the socket at once (`natsOptions_SetSendAsap`),
+    /// instead of being buffered for nats.c's flusher thread, which waits about 1 ms to batch
+    /// more. Set it on connections that answer requests (or otherwise publish one message and
+    /// wait for its effect); leave it off for streams of publishes, where one socket write per
+    /// message costs throughput. ``NatsConnection/request(_:payload:timeout:)`` always sends at
+    /// once, with or without it.
+    public var sendAsap: Bool
 
     /// - Parameters:
     ///   - servers: Seed URLs; at least one.
@@ -44,6 +51,7 @@ public struct NatsConnectOptions: Sendable, CustomStringConvertible {
         self.allowReconnect = true
         self.maxReconnect = 60
         self.reconnectWait = .seconds(2)
+        self.sendAsap = false
     }
 
     /// The server URLs: ``servers`` with comma-separated entries split and blanks dropped.
@@ -63,6 +71,7 @@ public struct NatsConnectOptions: Sendable, CustomStringConvertible {
         if tls != nil { parts.append("tls") }
         if let nkey { parts.append(nkey.description) }
         if let customInboxPrefix { parts.append("inbox: \(customInboxPrefix)") }
+        if sendAsap { parts.append("send asap") }
         return "NatsConnectOptions(\(parts.joined(separator: ", ")))"
     }
 }

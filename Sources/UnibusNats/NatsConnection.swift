@@ -1,11 +1,13 @@
 internal import CNats
 public import Foundation
+import Synchronization
 
 /// A connection to nats-server through nats.c: the single owner of one `natsConnection*`.
 ///
-/// Every blocking nats.c call runs on a dedicated Dispatch queue, never on Swift's cooperative
-/// pool; each method awaits it. Asynchronous errors (notably permission violations), disconnects
-/// and reconnects arrive on ``events``.
+/// Every nats.c call that waits (connect, flush, request, subscribe, drain, close) runs on a
+/// dedicated Dispatch queue, never on Swift's cooperative pool; each method awaits it.
+/// ``publish(_:payload:reply:)`` only buffers, so it runs on the caller's thread. Asynchronous
+/// errors (notably permission violations), disconnects and reconnects arrive on ``events``.
 ///
 /// ```swift
 /// let connection = try await NatsConnection.connect(NatsConnectOptions(servers: ["nats://127.0.0.1:4222"]))
@@ -16,9 +18,12 @@ public import Foundation
 public final class NatsConnection: @unchecked Sendable {
     // @unchecked: `handle` never changes after init and nats.c serialises access to the
     // connection behind its own mutex; the mutable Swift state lives in `callbacks`, behind a
-    // Mutex. The C connection is destroyed only in deinit, so every method sees a live pointer.
+    // Mutex, and the publish counter is atomic. The C connection is destroyed only in deinit, so
+    // every method sees a live pointer.
     let handle: NatsHandle  // internal: NatsJetStream creates its jsCtx from it
     private let callbacks: NatsConnectionCallbacks
+    /// Publishes made so far, for the occasional yield (see `publish`).
+    private let publishCount = Atomic<UInt>(0)
 
     /// The seed URLs this connection was made with, comma-separated (for messages and logs).
     public let serverList: String
@@ -117,29 +122,53 @@ public final class NatsConnection: @unchecked Sendable {
 
     /// Publishes `payload` on `subject`, optionally with a reply subject.
     ///
+    /// Calls `natsConnection_Publish` on the caller's thread, with no hop to another thread:
+    /// nats.c appends the message to its write buffer, which its flusher thread writes out about
+    /// 1 ms later (the publish itself writes it with ``NatsConnectOptions/sendAsap``, or when the
+    /// 32 KiB buffer is full). Such a write blocks only while the kernel's socket buffer is full,
+    /// i.e. while the server is not reading (back-pressure); while reconnecting, nats.c buffers
+    /// in memory instead. Every 128th publish on a connection yields, so a publish loop does not
+    /// starve other tasks.
+    ///
     /// Returns once nats.c has buffered the message, not when the server has it: a refused
     /// publish (permissions) is reported later on ``events``. Use ``flush(timeout:)`` to wait.
     /// - Throws: ``NatsError``, e.g. `isConnectionClosed`, or an invalid subject.
     public func publish(_ subject: String, payload: [UInt8], reply: String? = nil) async throws(NatsError) {
-        guard payload.count <= Int(Int32.max) else {
-            throw .invalidArgument("publish to \(subject)", "payload of \(payload.count) bytes is too large")
-        }
-        try await NatsRuntime.run { [handle] () throws(NatsError) in
-            let status = payload.withUnsafeBytes { bytes in
-                if let reply {
-                    natsConnection_PublishRequest(handle.pointer, subject, reply, bytes.baseAddress, Int32(bytes.count))
-                } else {
-                    natsConnection_Publish(handle.pointer, subject, bytes.baseAddress, Int32(bytes.count))
-                }
-            }
-            try NatsError.check(status, "publish to \(subject)")
-        }
+        try payload.withUnsafeBytes { bytes in publishNow(subject, bytes, reply: reply) }.get()
+        await yieldOccasionally()
     }
 
     /// Publishes `payload` on `subject`; the same as the `[UInt8]` overload.
     public func publish(_ subject: String, payload: Data, reply: String? = nil) async throws(NatsError) {
-        try await publish(subject, payload: [UInt8](payload), reply: reply)
+        try payload.withUnsafeBytes { bytes in publishNow(subject, bytes, reply: reply) }.get()
+        await yieldOccasionally()
     }
+
+    /// One `natsConnection_Publish`/`PublishRequest` on the calling thread; the error text is
+    /// read on that same thread, right after the call.
+    private func publishNow(_ subject: String, _ bytes: UnsafeRawBufferPointer, reply: String?) -> Result<Void, NatsError> {
+        guard bytes.count <= Int(Int32.max) else {
+            return .failure(.invalidArgument("publish to \(subject)", "payload of \(bytes.count) bytes is too large"))
+        }
+        let status =
+            if let reply {
+                natsConnection_PublishRequest(handle.pointer, subject, reply, bytes.baseAddress, Int32(bytes.count))
+            } else {
+                natsConnection_Publish(handle.pointer, subject, bytes.baseAddress, Int32(bytes.count))
+            }
+        return Result { () throws(NatsError) in try NatsError.check(status, "publish to \(subject)") }
+    }
+
+    /// Yields on every 128th publish of this connection: a publish never suspends otherwise, and
+    /// a `while true { try await publish(…) }` loop must leave room for other tasks.
+    private func yieldOccasionally() async {
+        if publishCount.add(1, ordering: .relaxed).newValue & 127 == 0 { await Task.yield() }
+    }
+
+    /// Bytes published but not yet written to the socket (`natsConnection_Buffered`); 0 once the
+    /// flusher (or, with ``NatsConnectOptions/sendAsap``, the publish itself) wrote them, and 0
+    /// when closed.
+    public var bufferedByteCount: Int { max(0, Int(natsConnection_Buffered(handle.pointer))) }
 
     /// Waits until the server has processed everything sent so far (a PING/PONG round trip).
     /// - Throws: ``NatsError`` (`isTimeout` if no PONG in time).

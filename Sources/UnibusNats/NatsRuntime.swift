@@ -14,9 +14,10 @@ let natsLibraryOpened: NatsError? = {
 
 /// Runs blocking nats.c calls away from Swift's cooperative thread pool.
 ///
-/// Every nats.c call may block (connect, flush, request, drain, close), so each one runs as a
-/// work item on one concurrent `DispatchQueue` whose threads belong to Dispatch, not to the
-/// Swift concurrency runtime. A work item makes its call and reads `nats_GetLastError` on the
+/// Most nats.c calls wait for the server (connect, flush, request, drain, close), so each one
+/// runs as a work item on one concurrent `DispatchQueue` whose threads belong to Dispatch, not to
+/// the Swift concurrency runtime. (A publish only appends to nats.c's buffer and is called
+/// directly; see `NatsConnection.publish`.) A work item makes its call and reads `nats_GetLastError` on the
 /// same thread, before it returns, because nats.c keeps that text per thread.
 enum NatsRuntime {
     /// Dispatch grows this queue's thread count while work items block (up to its own limit).

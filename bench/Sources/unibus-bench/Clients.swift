@@ -20,8 +20,9 @@ struct Target: Sendable {
     let seedDir: String
 
     /// Options for the Swift client (`NatsConnection`).
-    func swiftOptions(_ id: Identity) throws -> NatsConnectOptions {
+    func swiftOptions(_ id: Identity, sendAsap: Bool = false) throws -> NatsConnectOptions {
         var o = NatsConnectOptions(servers: [url], name: "unibus-bench-\(id.handle)", timeout: .seconds(5))
+        o.sendAsap = sendAsap
         o.tls = NatsTLSFiles(caFile: "\(tlsDir)/ca.crt", certFile: "\(tlsDir)/client.crt", keyFile: "\(tlsDir)/client.key")
         if nkeys { o.nkey = NatsNKeyCredentials(publicKey: id.pair.nkey, seed: try NatsNKeySeed(id.pair.seed)) }
         o.customInboxPrefix = Subjects.inboxPrefix(try Handle(id.handle))
@@ -33,8 +34,10 @@ struct Target: Sendable {
     func seedFile(_ id: Identity) throws -> String {
         let path = "\(seedDir)/\(id.handle).nk"
         if !FileManager.default.fileExists(atPath: path) {
-            guard FileManager.default.createFile(atPath: path, contents: Data((id.pair.nkeySeed + "\n").utf8),
-                                                 attributes: [.posixPermissions: 0o600])
+            guard
+                FileManager.default.createFile(
+                    atPath: path, contents: Data((id.pair.nkeySeed + "\n").utf8),
+                    attributes: [.posixPermissions: 0o600])
             else { throw BenchError("cannot write \(path)") }
         }
         return path
@@ -58,8 +61,10 @@ struct ThroughputSample: Sendable {
 // MARK: - The Swift client, as the application uses it
 
 enum SwiftClientBench {
-    static func throughput(_ target: Target, pub: Identity, sub: Identity, subject: String,
-                           count: Int, size: Int, timeout: Duration) async throws -> ThroughputSample {
+    static func throughput(
+        _ target: Target, pub: Identity, sub: Identity, subject: String,
+        count: Int, size: Int, timeout: Duration
+    ) async throws -> ThroughputSample {
         let subConn = try await NatsConnection.connect(try target.swiftOptions(sub))
         let pubConn = try await NatsConnection.connect(try target.swiftOptions(pub))
         let subscription = try await subConn.subscribe(subject)
@@ -97,19 +102,35 @@ enum SwiftClientBench {
         await subConn.close()
         await pubConn.close()
         errorWatcher.cancel()
-        return ThroughputSample(count: count, received: received.value, total: (end ?? .now) - start,
-                                publishing: published - start, subscriberErrors: subscriberErrors.value)
+        return ThroughputSample(
+            count: count, received: received.value, total: (end ?? .now) - start,
+            publishing: published - start, subscriberErrors: subscriberErrors.value)
     }
 
-    /// Request/reply round trips (µs): `requester` asks on `subject`, `responder` echoes to the reply inbox.
-    static func latency(_ target: Target, requester: Identity, responder: Identity, subject: String,
-                        count: Int, warmup: Int, size: Int) async throws -> [Double] {
-        let respConn = try await NatsConnection.connect(try target.swiftOptions(responder))
+    /// How the Swift responder gets its reply onto the wire.
+    enum ReplyMode: String, CaseIterable, Sendable {
+        /// `publish` on a connection with `NatsConnectOptions.sendAsap` (written inside the call).
+        case sendAsap = "sendAsap responder"
+        /// `publish`, then `flush()` (a PING/PONG round trip that also writes the buffer).
+        case flush = "publish + flush()"
+        /// `publish` on a default connection: nats.c's flusher writes it after its ~1 ms wait.
+        case buffered = "default options (flusher)"
+    }
+
+    /// Request/reply round trips (µs): `requester` asks on `subject`, `responder` echoes to the
+    /// reply inbox as `mode` says. The requester has default options: `request` always sends at once.
+    static func latency(
+        _ target: Target, requester: Identity, responder: Identity, subject: String,
+        count: Int, warmup: Int, size: Int, mode: ReplyMode = .sendAsap
+    ) async throws -> [Double] {
+        let respConn = try await NatsConnection.connect(try target.swiftOptions(responder, sendAsap: mode == .sendAsap))
         let reqConn = try await NatsConnection.connect(try target.swiftOptions(requester))
         let service = try await respConn.subscribe(subject)
         let serving = Task {
             for await request in service.messages {
-                if let reply = request.reply { try? await respConn.publish(reply, payload: request.bytes) }
+                guard let reply = request.reply else { continue }
+                try? await respConn.publish(reply, payload: request.payload)
+                if mode == .flush { try? await respConn.flush() }
             }
         }
         try await respConn.flush()
@@ -126,6 +147,28 @@ enum SwiftClientBench {
         await reqConn.close()
         await respConn.close()
         return samples
+    }
+
+    /// The Swift publisher alone: `count` `publish` calls from one task, then `flush`, received
+    /// by the same counting nats.c subscriber the nats.c loop publishes to, so that only the
+    /// publisher differs from ``CClientBench/throughput(_:pub:sub:subject:count:size:timeout:)``.
+    static func publishRate(
+        _ target: Target, pub: Identity, sub: Identity, subject: String,
+        count: Int, size: Int, timeout: Duration
+    ) async throws -> ThroughputSample {
+        let subscriber = try await onThread { try CCountingSubscriber(target, sub, subject: subject, count: count) }
+        let pubConn = try await NatsConnection.connect(try target.swiftOptions(pub))
+        let payload = [UInt8](repeating: 0x61, count: size)
+        let start = nowNanos()
+        for _ in 0..<count { try await pubConn.publish(subject, payload: payload) }
+        try await pubConn.flush(timeout: .seconds(60))
+        let published = nowNanos()
+        let result = try await onThread { subscriber.wait(timeout: timeout) }
+        await pubConn.close()
+        subscriber.close()
+        return ThroughputSample(
+            count: count, received: result.received, total: .nanoseconds(Int64(result.end - start)),
+            publishing: .nanoseconds(Int64(published - start)), subscriberErrors: result.dropped)
     }
 }
 
@@ -235,20 +278,50 @@ final class CConnection: @unchecked Sendable {
     }
 }
 
-enum CClientBench {
+/// A nats.c connection subscribed to `subject` that counts messages in a C callback, with no
+/// client-side pending limit (the run measures delivery, not the default 65,536-message cap).
+final class CCountingSubscriber: @unchecked Sendable {
+    let connection: CConnection
+    let counter: CMessageCounter
+    let sub: OpaquePointer
+
     /// Blocking: run it with ``onThread(_:)``.
-    static func throughput(_ target: Target, pub: Identity, sub: Identity, subject: String,
-                           count: Int, size: Int, timeout: Duration) throws -> ThroughputSample {
-        let subConn = try CConnection(target, sub)
-        let pubConn = try CConnection(target, pub)
+    init(_ target: Target, _ id: Identity, subject: String, count: Int) throws {
+        connection = try CConnection(target, id)
         // Never released: a callback may still be running when the connection closes (a few bytes).
-        let counter = CMessageCounter(target: count)
+        counter = CMessageCounter(target: count)
         let closure = Unmanaged.passRetained(counter).toOpaque()
         var sub: OpaquePointer?
-        try CConnection.check(natsConnection_Subscribe(&sub, subConn.nc, subject, cCountMessage, closure), "subscribe")
-        // No client-side pending limit: the run measures delivery, not the default 65,536-message cap.
+        try CConnection.check(natsConnection_Subscribe(&sub, connection.nc, subject, cCountMessage, closure), "subscribe")
+        self.sub = sub!
         _ = natsSubscription_SetPendingLimits(sub, -1, -1)
-        try CConnection.check(natsConnection_FlushTimeout(subConn.nc, 5_000), "flush subscriber")
+        try CConnection.check(natsConnection_FlushTimeout(connection.nc, 5_000), "flush subscriber")
+    }
+
+    /// Waits for the last message (blocking): how many arrived, when the last did (or now, on
+    /// timeout), and how many nats.c dropped.
+    func wait(timeout: Duration) -> (received: Int, end: UInt64, dropped: Int) {
+        let arrived = counter.done.wait(timeout: .now() + .nanoseconds(Int(timeout.seconds * 1e9))) == .success
+        let end = arrived ? counter.lastAt.load(ordering: .relaxed) : nowNanos()
+        var dropped: Int64 = 0
+        _ = natsSubscription_GetDropped(sub, &dropped)
+        return (counter.count.load(ordering: .relaxed), end, Int(dropped))
+    }
+
+    func close() {
+        connection.close()
+        natsSubscription_Destroy(sub)
+    }
+}
+
+enum CClientBench {
+    /// Blocking: run it with ``onThread(_:)``.
+    static func throughput(
+        _ target: Target, pub: Identity, sub: Identity, subject: String,
+        count: Int, size: Int, timeout: Duration
+    ) throws -> ThroughputSample {
+        let subscriber = try CCountingSubscriber(target, sub, subject: subject, count: count)
+        let pubConn = try CConnection(target, pub)
         let payload = [UInt8](repeating: 0x61, count: size)
         let start = nowNanos()
         var failed: natsStatus = NATS_OK
@@ -263,22 +336,20 @@ enum CClientBench {
         try CConnection.check(failed, "publish")
         try CConnection.check(natsConnection_FlushTimeout(pubConn.nc, 60_000), "flush publisher")
         let published = nowNanos()
-        let arrived = counter.done.wait(timeout: .now() + .nanoseconds(Int(timeout.seconds * 1e9))) == .success
-        let end = arrived ? counter.lastAt.load(ordering: .relaxed) : nowNanos()
-        let received = counter.count.load(ordering: .relaxed)
-        var dropped: Int64 = 0
-        _ = natsSubscription_GetDropped(sub, &dropped)
+        let result = subscriber.wait(timeout: timeout)
         pubConn.close()
-        subConn.close()
-        natsSubscription_Destroy(sub)
-        return ThroughputSample(count: count, received: received, total: .nanoseconds(Int64(end - start)),
-                                publishing: .nanoseconds(Int64(published - start)), subscriberErrors: Int(dropped))
+        subscriber.close()
+        return ThroughputSample(
+            count: count, received: result.received, total: .nanoseconds(Int64(result.end - start)),
+            publishing: .nanoseconds(Int64(published - start)), subscriberErrors: result.dropped)
     }
 
     /// Request/reply round trips (µs) with `natsConnection_Request`; the responder echoes from
     /// its C callback. Both connections send without buffering delay (`SetSendAsap`).
-    static func latency(_ target: Target, requester: Identity, responder: Identity, subject: String,
-                        count: Int, warmup: Int, size: Int) throws -> [Double] {
+    static func latency(
+        _ target: Target, requester: Identity, responder: Identity, subject: String,
+        count: Int, warmup: Int, size: Int
+    ) throws -> [Double] {
         let respConn = try CConnection(target, responder, sendAsap: true)
         let reqConn = try CConnection(target, requester, sendAsap: true)
         var sub: OpaquePointer?

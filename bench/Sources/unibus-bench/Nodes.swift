@@ -51,16 +51,19 @@ final class UnibusNode: @unchecked Sendable {
         self.membershipd = membershipd
         self.natsServer = natsServer
         dir = try makeTempDirectory(label)
-        try FileManager.default.createDirectory(atPath: dir.appendingPathComponent("local_files").path,
-                                                withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileManager.default.createDirectory(
+            atPath: dir.appendingPathComponent("local_files").path,
+            withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "UNIBUS_NATS_MONITOR")
         env.removeValue(forKey: "UNIBUS_NATS_DEBUG")
         env["LOG_LEVEL"] = "info"
         child = ChildProcess(
             name: "membershipd serve", executable: membershipd,
-            arguments: ["serve", "--nats-port", "\(natsPort)", "--http-port", "\(FreePort.next())",
-                        "--cluster-port", "\(FreePort.next())", "--nats-server", natsServer],
+            arguments: [
+                "serve", "--nats-port", "\(natsPort)", "--http-port", "\(FreePort.next())",
+                "--cluster-port", "\(FreePort.next())", "--nats-server", natsServer,
+            ],
             directory: dir, environment: env, logFile: dir.appendingPathComponent("membershipd.log").path)
     }
 
@@ -170,8 +173,9 @@ final class RawNatsNode: @unchecked Sendable {
         guard FileManager.default.createFile(atPath: configFile, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
             throw BenchError("cannot write \(configFile)")
         }
-        child = ChildProcess(name: "nats-server (\(label))", executable: executable.path, arguments: ["-c", configFile],
-                             logFile: dir.appendingPathComponent("nats-server.log").path)
+        child = ChildProcess(
+            name: "nats-server (\(label))", executable: executable.path, arguments: ["-c", configFile],
+            logFile: dir.appendingPathComponent("nats-server.log").path)
     }
 
     func start() async throws {

@@ -12,6 +12,11 @@ enum PubSubBench {
     struct Samples {
         var swiftThroughput: [ThroughputSample] = []
         var swiftLatency: [[Double]] = []
+        /// The Swift publisher into the nats.c counting subscriber, `cMessages` per run.
+        var swiftPublish: [ThroughputSample] = []
+        /// Request/reply with the other two ways of replying (`swiftLatency` is `.sendAsap`).
+        var swiftLatencyFlush: [[Double]] = []
+        var swiftLatencyBuffered: [[Double]] = []
         var cThroughput: [ThroughputSample] = []
         var cLatency: [[Double]] = []
         // nats-server CPU µs per message delivered / per request answered, one per run.
@@ -77,8 +82,14 @@ enum PubSubBench {
             if cfg.swiftClient {
                 _ = try await SwiftClientBench.throughput(
                     target, pub: pub, sub: sub, subject: subject, count: max(1, cfg.messages / 5), size: cfg.payload, timeout: cfg.runTimeout)
-                _ = try await SwiftClientBench.latency(
-                    target, requester: pub, responder: sub, subject: rpc, count: cfg.warmup, warmup: 0, size: cfg.payload)
+                for mode in SwiftClientBench.ReplyMode.allCases {
+                    _ = try await SwiftClientBench.latency(
+                        target, requester: pub, responder: sub, subject: rpc, count: cfg.warmup, warmup: 0, size: cfg.payload, mode: mode)
+                }
+            }
+            if cfg.swiftClient && cfg.cClient {
+                _ = try await SwiftClientBench.publishRate(
+                    target, pub: pub, sub: sub, subject: subject, count: max(1, cfg.cMessages / 5), size: cfg.payload, timeout: cfg.runTimeout)
             }
             if cfg.cClient {
                 let (count, size, timeout, warmup) = (max(1, cfg.cMessages / 5), cfg.payload, cfg.runTimeout, cfg.warmup)
@@ -112,9 +123,28 @@ enum PubSubBench {
                     }
                     s.swiftLatency.append(l)
                     s.swiftLatencyCPU.append(lCPU * 1e6 / Double(cfg.requests + cfg.warmup))
-                    Log.info("pubsub run \(run + 1)/\(cfg.runs) \(target.name) swift: \(Format.int(t.messagesPerSecond)) msg/s "
-                        + "(\(t.received)/\(t.count) received, \(t.subscriberErrors) subscriber errors, publisher \(Format.int(t.publishRate)) msg/s), "
-                        + "req/reply p50 \(Format.fixed(Stats.percentile(l, 50))) µs p99 \(Format.fixed(Stats.percentile(l, 99))) µs")
+                    Log.info(
+                        "pubsub run \(run + 1)/\(cfg.runs) \(target.name) swift: \(Format.int(t.messagesPerSecond)) msg/s "
+                            + "(\(t.received)/\(t.count) received, \(t.subscriberErrors) subscriber errors, publisher \(Format.int(t.publishRate)) msg/s), "
+                            + "req/reply p50 \(Format.fixed(Stats.percentile(l, 50))) µs p99 \(Format.fixed(Stats.percentile(l, 99))) µs")
+                    for mode in [SwiftClientBench.ReplyMode.flush, .buffered] {
+                        let samples = try await SwiftClientBench.latency(
+                            target, requester: pub, responder: sub, subject: rpc, count: cfg.requests, warmup: cfg.warmup, size: cfg.payload,
+                            mode: mode)
+                        if mode == .flush { s.swiftLatencyFlush.append(samples) } else { s.swiftLatencyBuffered.append(samples) }
+                        Log.info(
+                            "pubsub run \(run + 1)/\(cfg.runs) \(target.name) swift, \(mode.rawValue): req/reply p50 "
+                                + "\(Format.fixed(Stats.percentile(samples, 50))) µs p99 \(Format.fixed(Stats.percentile(samples, 99))) µs")
+                    }
+                }
+                if cfg.swiftClient && cfg.cClient {
+                    let p = try await SwiftClientBench.publishRate(
+                        target, pub: pub, sub: sub, subject: subject, count: cfg.cMessages, size: cfg.payload, timeout: cfg.runTimeout)
+                    s.swiftPublish.append(p)
+                    Log.info(
+                        "pubsub run \(run + 1)/\(cfg.runs) \(target.name) swift publisher → nats.c subscriber: "
+                            + "\(Format.int(p.messagesPerSecond)) msg/s (\(p.received)/\(p.count) received), publisher \(Format.int(p.publishRate)) msg/s"
+                    )
                 }
                 if cfg.cClient {
                     let (count, size, timeout, requests, warmup) = (cfg.cMessages, cfg.payload, cfg.runTimeout, cfg.requests, cfg.warmup)
@@ -127,14 +157,16 @@ enum PubSubBench {
                     s.cThroughputCPU.append(tCPU * 1e6 / Double(t.received))
                     let (l, lCPU) = try await withServerCPU(pid) {
                         try await onThread {
-                            try CClientBench.latency(target, requester: pub, responder: sub, subject: rpc, count: requests, warmup: warmup, size: size)
+                            try CClientBench.latency(
+                                target, requester: pub, responder: sub, subject: rpc, count: requests, warmup: warmup, size: size)
                         }
                     }
                     s.cLatency.append(l)
                     s.cLatencyCPU.append(lCPU * 1e6 / Double(requests + warmup))
-                    Log.info("pubsub run \(run + 1)/\(cfg.runs) \(target.name) nats.c: \(Format.int(t.messagesPerSecond)) msg/s "
-                        + "(\(t.received)/\(t.count) received, publisher \(Format.int(t.publishRate)) msg/s), "
-                        + "req/reply p50 \(Format.fixed(Stats.percentile(l, 50))) µs p99 \(Format.fixed(Stats.percentile(l, 99))) µs")
+                    Log.info(
+                        "pubsub run \(run + 1)/\(cfg.runs) \(target.name) nats.c: \(Format.int(t.messagesPerSecond)) msg/s "
+                            + "(\(t.received)/\(t.count) received, publisher \(Format.int(t.publishRate)) msg/s), "
+                            + "req/reply p50 \(Format.fixed(Stats.percentile(l, 50))) µs p99 \(Format.fixed(Stats.percentile(l, 99))) µs")
                 }
                 results[target.name] = s
             }
@@ -145,6 +177,7 @@ enum PubSubBench {
         if asyncErrors > 0 { notes += " nats.c reported \(asyncErrors) asynchronous errors (see stderr)." }
         if retries > 0 { notes += " \(retries) nats.c connect(s) refused with Authorization Violation and retried." }
         return report(cfg, raw: results["raw"]!, unibus: results["unibus"]!, version: executable.version.description) + "\n" + notes + "\n"
+            + clientReport(cfg, raw: results["raw"]!, unibus: results["unibus"]!)
     }
 
     static func report(_ cfg: BenchConfig, raw: Samples, unibus: Samples, version: String) -> String {
@@ -158,15 +191,18 @@ enum PubSubBench {
             guard !r.isEmpty else { return }
             let rr = r.map(\.messagesPerSecond), ur = u.map(\.messagesPerSecond)
             let (rm, um) = (Stats.median(rr), Stats.median(ur))
-            table.add(client, "pub→sub msg/s, \(Format.int(Double(count))) × \(cfg.payload) B (median)", Format.int(rm), Format.int(um),
-                      Format.ratio(um / rm), runs(rr, ur, Format.int))
+            table.add(
+                client, "pub→sub msg/s, \(Format.int(Double(count))) × \(cfg.payload) B (median)", Format.int(rm), Format.int(um),
+                Format.ratio(um / rm), runs(rr, ur, Format.int))
             let rp = r.map(\.publishRate), up = u.map(\.publishRate)
-            table.add(client, "publisher alone msg/s (publish + flush)", Format.int(Stats.median(rp)), Format.int(Stats.median(up)),
-                      Format.ratio(Stats.median(up) / Stats.median(rp)), runs(rp, up, Format.int))
+            table.add(
+                client, "publisher alone msg/s (publish + flush)", Format.int(Stats.median(rp)), Format.int(Stats.median(up)),
+                Format.ratio(Stats.median(up) / Stats.median(rp)), runs(rp, up, Format.int))
             let lost = (r + u).filter { $0.received != $0.count }
             if !lost.isEmpty {
-                table.add(client, "incomplete runs (received/sent, slow-consumer errors)", "", "", "",
-                          lost.map { "\($0.received)/\($0.count) (\($0.subscriberErrors))" }.joined(separator: ", "))
+                table.add(
+                    client, "incomplete runs (received/sent, slow-consumer errors)", "", "", "",
+                    lost.map { "\($0.received)/\($0.count) (\($0.subscriberErrors))" }.joined(separator: ", "))
             }
         }
         func latencyRows(_ client: String, _ r: [[Double]], _ u: [[Double]]) {
@@ -174,8 +210,9 @@ enum PubSubBench {
             for p in [50.0, 99.0] {
                 let rr = r.map { Stats.percentile($0, p) }, ur = u.map { Stats.percentile($0, p) }
                 let (rm, um) = (Stats.median(rr), Stats.median(ur))
-                table.add(client, "request/reply p\(Int(p)) µs, \(Format.int(Double(cfg.requests))) req (median of runs)",
-                          Format.fixed(rm), Format.fixed(um), Format.ratio(um / rm), runs(rr, ur) { Format.fixed($0) })
+                table.add(
+                    client, "request/reply p\(Int(p)) µs, \(Format.int(Double(cfg.requests))) req (median of runs)",
+                    Format.fixed(rm), Format.fixed(um), Format.ratio(um / rm), runs(rr, ur) { Format.fixed($0) })
             }
         }
         let (swift, c) = ("Swift `NatsConnection`", "nats.c tight loop")
@@ -197,12 +234,58 @@ enum PubSubBench {
             first; the table shows medians. \
             Throughput = first publish until the last message arrives on a second connection \
             (`unibus.room.bench.x`); latency = `request` on `unibus.room.bench.rpc`, echoed by a subscriber \
-            on another connection into the requester's `_INBOX.<handle>` (\(cfg.warmup) warm-up requests dropped). \
+            on another connection into the requester's `_INBOX.<handle>` (\(cfg.warmup) warm-up requests dropped; \
+            the Swift responder's connection has `sendAsap`, the nats.c loop's connections `SendAsap`). \
             For throughput and publisher rate, a ratio ≥ 0.95 meets the target; for latency lower is better \
             (≤ 1.05 is within 5 %). *nats-server CPU* is the server process's CPU time (all threads, \
             `/proc/<pid>/task/*/schedstat`) over the run divided by messages delivered or requests answered: \
             unlike wall-clock rates it barely moves when other work shares the machine, so it is the \
             steadier measure of what the ACL costs the server (lower is better).
+
+            \(table.markdown)
+            """
+    }
+
+    /// The Swift client against the nats.c loop, per server, from the same runs: the publisher
+    /// (into the same nats.c subscriber) and request/reply for each way the responder replies.
+    static func clientReport(_ cfg: BenchConfig, raw: Samples, unibus: Samples) -> String {
+        guard !raw.swiftPublish.isEmpty, !raw.cThroughput.isEmpty else { return "" }
+        var table = Table("server", "measurement", "Swift `NatsConnection`", "nats.c loop", "Swift/nats.c", "runs Swift · nats.c")
+        for (name, s) in [("raw", raw), ("unibus", unibus)] {
+            let swiftRate = s.swiftPublish.map(\.publishRate), cRate = s.cThroughput.map(\.publishRate)
+            table.add(
+                name, "publisher alone msg/s (publish × \(Format.int(Double(cfg.cMessages))) + flush)",
+                Format.int(Stats.median(swiftRate)), Format.int(Stats.median(cRate)),
+                Format.ratio(Stats.median(swiftRate) / Stats.median(cRate)), runs(swiftRate, cRate, Format.int))
+            let swiftDelivered = s.swiftPublish.map(\.messagesPerSecond), cDelivered = s.cThroughput.map(\.messagesPerSecond)
+            table.add(
+                name, "pub→sub msg/s (same nats.c subscriber)",
+                Format.int(Stats.median(swiftDelivered)), Format.int(Stats.median(cDelivered)),
+                Format.ratio(Stats.median(swiftDelivered) / Stats.median(cDelivered)), runs(swiftDelivered, cDelivered, Format.int))
+            let modes: [(String, [[Double]])] = [
+                (SwiftClientBench.ReplyMode.sendAsap.rawValue, s.swiftLatency),
+                (SwiftClientBench.ReplyMode.flush.rawValue, s.swiftLatencyFlush),
+                (SwiftClientBench.ReplyMode.buffered.rawValue, s.swiftLatencyBuffered),
+            ]
+            for (mode, swift) in modes where !swift.isEmpty {
+                for p in [50.0, 99.0] {
+                    let sw = swift.map { Stats.percentile($0, p) }, c = s.cLatency.map { Stats.percentile($0, p) }
+                    table.add(
+                        name, "request/reply p\(Int(p)) µs, Swift responder: \(mode)",
+                        Format.fixed(Stats.median(sw)), Format.fixed(Stats.median(c)),
+                        Format.ratio(Stats.median(sw) / Stats.median(c)), runs(sw, c) { Format.fixed($0) })
+                }
+            }
+        }
+        return """
+
+            #### Swift `NatsConnection` vs the nats.c loop, same runs
+
+            Publisher: `NatsConnection.publish` called \(Format.int(Double(cfg.cMessages))) times from one task, then `flush`, \
+            into the same counting nats.c subscriber the nats.c loop publishes to. Request/reply: the Swift requester \
+            (`request`, default options) and a Swift responder that echoes from its `subscribe` stream in one of \
+            three ways; the nats.c loop uses `natsConnection_Request` and an echoing C callback, both connections \
+            `SendAsap`. Targets (issue 10): publisher ≥ 0.5, request/reply p50 ≤ 1.5 (sendAsap responder).
 
             \(table.markdown)
             """

@@ -89,7 +89,9 @@ struct BenchConfig: Sendable {
             case "--sizes":
                 let text = try value(arg)
                 sizes = try text.split(separator: ",").map {
-                    guard let n = Int($0.replacingOccurrences(of: "_", with: "")), n >= 2 else { throw BenchError("--sizes: '\($0)' is not a number ≥ 2") }
+                    guard let n = Int($0.replacingOccurrences(of: "_", with: "")), n >= 2 else {
+                        throw BenchError("--sizes: '\($0)' is not a number ≥ 2")
+                    }
                     return n
                 }
             case "-h", "--help":
@@ -109,7 +111,8 @@ struct BenchConfig: Sendable {
 /// Date, machine and versions for the report.
 func header(_ cfg: BenchConfig) -> String {
     let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-    let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
+    let model =
+        cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
         .map { $0.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "" } ?? "unknown CPU"
     var uts = utsname()
     uname(&uts)

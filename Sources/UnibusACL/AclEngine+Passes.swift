@@ -20,12 +20,11 @@ extension AclEngine {
     /// whatever arrives during one is taken by the next (group commit).
     private func runPasses() async {
         while needsPass && !Task.isCancelled {
-            // Reloads are spaced: at least `reloadSpacing`, and as long as the last one took
-            // (at most 2 s). nats-server applies a reload under its locks; back-to-back reloads
-            // stall and occasionally break client connections (seen with 2.9.10 and 2.15 at
-            // ~100 reloads/s), and JetStream (the KV store) must answer between them.
+            // Reloads are spaced by as long as the last one took (at most 2 s): nats-server
+            // applies a reload under its locks, and JetStream (the KV store lives there) must
+            // answer between them. Whatever arrives meanwhile shares the next reload.
             if let lastPass, model.revision != running?.revision {
-                let earliest = lastPass.end + max(Self.reloadSpacing, min(lastPass.cost, .seconds(2)))
+                let earliest = lastPass.end + min(lastPass.cost, .seconds(2))
                 if earliest > .now { try? await Task.sleep(until: earliest) }
             }
             let start = ContinuousClock.now

@@ -29,8 +29,6 @@ public import UnibusSupervisor
 public actor AclEngine {
     /// How long a change that takes rights away may stay unapplied on a running server.
     public static let escalationBound = Duration.seconds(10)
-    /// The least time between two reloads (group commit gathers what arrives meanwhile).
-    public static let reloadSpacing = Duration.milliseconds(100)
 
     public struct Configuration: Sendable {
         public var settings: NatsServerSettings

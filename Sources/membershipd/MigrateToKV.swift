@@ -56,12 +56,15 @@ struct ClusterCommand: AsyncParsableCommand {
 
         /// One line per running node: the ACL generation it runs and whether it has every change.
         static func nodeLines(_ store: KVAllowlistStore) async -> [String] {
-            guard let board = await KVAclStatusBoard.bind(store) else { return ["nodes: none reports its ACL (bucket \(KVAclStatusBoard.bucket) absent)"] }
+            guard let board = await KVAclStatusBoard.bind(store) else {
+                return ["nodes: none reports its ACL (bucket \(KVAclStatusBoard.bucket) absent)"]
+            }
             do {
                 let head = try await KVAclSource(store: store).head()
                 return try await board.runningNodes().map { node in
                     let current = node.position.covers(head) ? "current" : "behind (at \(node.position), store at \(head))"
-                    return "node \(node.node): ACL generation \(node.generation), \(current), applied \(ISO8601DateFormatter().string(from: node.appliedAt))"
+                    return
+                        "node \(node.node): ACL generation \(node.generation), \(current), applied \(ISO8601DateFormatter().string(from: node.appliedAt))"
                 }
             } catch {
                 return ["nodes: ACL status unavailable (\(error))"]

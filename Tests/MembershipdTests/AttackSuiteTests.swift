@@ -87,7 +87,9 @@ struct AttackSuiteTests {
                 rows.append(AttackRow(world: label, group: "data", name: "the probe ran to the end", expected: "done", got: why, ok: false))
             }
             if let summary = lines.first(where: { $0["done"] != nil }), let refused = summary["connects_refused_during_reload"] as? Int, refused > 0 {
-                print("[\(label)] \(refused) connect(s) of active users refused while nats-server reloaded, retried: \(summary["refused_handles"] ?? "")")
+                print(
+                    "[\(label)] \(refused) connect(s) of active users refused while nats-server reloaded, retried: \(summary["refused_handles"] ?? "")"
+                )
             }
             if rows.contains(where: { !$0.ok }) { print("[\(label)] node log, last lines:\n\(serve.log.suffix(4000))") }
             return rows

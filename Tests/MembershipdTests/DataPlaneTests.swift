@@ -215,7 +215,9 @@ struct DataPlaneTests {
         }
         // with no node serving the file, the change is stored and the command says so
         let dir = TempDirectory("cli")
-        let offline = try CLI.run(["user", "add", "--handle", "solo", "--sign-pub", Fixture.keyPair(600).signPub.hex, "--role", "member", "--db", dir.file("u.db")])
+        let offline = try CLI.run([
+            "user", "add", "--handle", "solo", "--sign-pub", Fixture.keyPair(600).signPub.hex, "--role", "member", "--db", dir.file("u.db"),
+        ])
         #expect(offline.status == 0 && offline.stdout.contains("no node is serving this store"), "\(offline.stdout)")
     }
 

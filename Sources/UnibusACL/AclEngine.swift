@@ -73,7 +73,9 @@ public actor AclEngine {
     var retryDelay = Duration.milliseconds(500)
     var lastPass: (end: ContinuousClock.Instant, cost: Duration)?
     var passes: Task<Void, Never>?
-    var waiters: [(position: AclPosition, continuation: CheckedContinuation<Outcome, Never>)] = []
+    typealias Waiter = (id: UInt64, position: AclPosition, continuation: CheckedContinuation<Outcome, Never>)
+    var waiters: [Waiter] = []
+    var nextWaiter: UInt64 = 0
     var verifiedOnDisk: (identity: [Int], text: String)?
 
     public init(
@@ -138,27 +140,28 @@ public actor AclEngine {
     /// Waits until the change at `position` is in force on this node.
     public func waitApplied(covering position: AclPosition, timeout: Duration) async throws(AclEngineError) -> UInt64 {
         if let running, running.position.covers(position) { return generation }
+        nextWaiter += 1
+        let id = nextWaiter
         let timer = Task { [weak self] in
             try? await Task.sleep(for: timeout)
-            await self?.expireWaiters(olderThan: position)
+            await self?.expireWaiter(id)
         }
         defer { timer.cancel() }
-        let outcome = await withCheckedContinuation { waiters.append((position, $0)) }
+        let outcome = await withCheckedContinuation { waiters.append((id, position, $0)) }
         switch outcome {
         case .applied(let generation): return generation
         case .failed(let why): throw .notApplied(why)
         }
     }
 
-    private func expireWaiters(olderThan position: AclPosition) {
-        let expired = waiters.filter { $0.position == position }
-        waiters.removeAll { $0.position == position }
-        for waiter in expired { waiter.continuation.resume(returning: .failed("not applied within the bound (is nats-server reloading slowly?)")) }
+    private func expireWaiter(_ id: UInt64) {
+        guard let index = waiters.firstIndex(where: { $0.id == id }) else { return }
+        waiters.remove(at: index).continuation.resume(returning: .failed("not applied within the bound (is nats-server reloading slowly?)"))
     }
 
     /// Resumes the waiters whose change is now in force (or, on a failure, all of them).
     func resumeWaiters(_ outcome: Outcome) {
-        let done: [(position: AclPosition, continuation: CheckedContinuation<Outcome, Never>)]
+        let done: [Waiter]
         if case .applied = outcome, let running {
             done = waiters.filter { running.position.covers($0.position) }
             waiters.removeAll { running.position.covers($0.position) }

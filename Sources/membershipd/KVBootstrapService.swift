@@ -31,14 +31,20 @@ struct KVBootstrapService: Service {
             }
         }
         guard let store else { return }
+        // Without its status board the node still follows the KV and enforces every change;
+        // only the CLI's confirmations cannot count it. Never worth blocking the ACL for.
         var board: KVAclStatusBoard?
-        while board == nil && !Task.isCancelled && !Task.isShuttingDownGracefully {
+        for attempt in 1...5 where board == nil && !Task.isCancelled {
             do {
                 board = try await KVAclStatusBoard.open(store)
             } catch {
-                logger.warning("bucket \(KVAclStatusBoard.bucket) not open yet, retrying in 1 s: \(error)")
-                try? await Task.sleep(for: .seconds(1))
+                logger.warning("bucket \(KVAclStatusBoard.bucket) not open (attempt \(attempt) of 5): \(error)")
+                if attempt < 5 { try? await Task.sleep(for: .seconds(1)) }
             }
+        }
+        if board == nil {
+            logger.error(
+                "this node does not publish its ACL status in \(KVAclStatusBoard.bucket): CLI changes are enforced but not confirmed by it")
         }
         let source = KVAclSource(store: store)
         await engine.attach(source: source, board: board)

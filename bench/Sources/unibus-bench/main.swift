@@ -28,7 +28,7 @@ struct BenchConfig: Sendable {
     var output: String?
 
     static let usage = """
-        usage: unibus-bench [all|pubsub|revoke|store|api] [options]
+        usage: unibus-bench [all|pubsub|revoke|store|api|engine] [options]
 
           --membershipd PATH   membershipd binary (default: the one next to unibus-bench)
           --nats-server PATH   nats-server binary (default: /usr/sbin/nats-server)
@@ -64,7 +64,7 @@ struct BenchConfig: Sendable {
         while let arg = args.popFirst() {
             switch arg {
             case "all": benches = ["pubsub", "revoke"]
-            case "pubsub", "revoke", "store", "api": benches = [arg]
+            case "pubsub", "revoke", "store", "api", "engine": benches = [arg]
             case "--membershipd": membershipd = try value(arg)
             case "--nats-server": natsServer = try value(arg)
             case "--messages": messages = try int(arg)
@@ -89,7 +89,9 @@ struct BenchConfig: Sendable {
             case "--sizes":
                 let text = try value(arg)
                 sizes = try text.split(separator: ",").map {
-                    guard let n = Int($0.replacingOccurrences(of: "_", with: "")), n >= 2 else { throw BenchError("--sizes: '\($0)' is not a number ≥ 2") }
+                    guard let n = Int($0.replacingOccurrences(of: "_", with: "")), n >= 2 else {
+                        throw BenchError("--sizes: '\($0)' is not a number ≥ 2")
+                    }
                     return n
                 }
             case "-h", "--help":
@@ -109,7 +111,8 @@ struct BenchConfig: Sendable {
 /// Date, machine and versions for the report.
 func header(_ cfg: BenchConfig) -> String {
     let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-    let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
+    let model =
+        cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
         .map { $0.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "" } ?? "unknown CPU"
     var uts = utsname()
     uname(&uts)
@@ -157,6 +160,11 @@ do {
     }
     if config.benches.contains("api") {
         let section = try await APIBench.run(config)
+        print(section)
+        report += "\n" + section
+    }
+    if config.benches.contains("engine") {
+        let section = try await EngineBench.run(config)
         print(section)
         report += "\n" + section
     }

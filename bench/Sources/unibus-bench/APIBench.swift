@@ -27,16 +27,22 @@ enum APIBench {
         var table = Table("measurement", "SQLite", "KV R1")
         let s = columns[0], k = columns[1]
         table.add("signed `GET /v1/me` req/s", Format.int(s.read.rate), Format.int(k.read.rate))
-        table.add("… p50 / p99 ms", "\(Format.fixed(s.read.p50 / 1e3, 2)) / \(Format.fixed(s.read.p99 / 1e3, 2))", "\(Format.fixed(k.read.p50 / 1e3, 2)) / \(Format.fixed(k.read.p99 / 1e3, 2))")
+        table.add(
+            "… p50 / p99 ms", "\(Format.fixed(s.read.p50 / 1e3, 2)) / \(Format.fixed(s.read.p99 / 1e3, 2))",
+            "\(Format.fixed(k.read.p50 / 1e3, 2)) / \(Format.fixed(k.read.p99 / 1e3, 2))")
         table.add("signed `PUT /v1/rooms/bench/members/<self>` req/s", Format.int(s.write.rate), Format.int(k.write.rate))
-        table.add("… p50 / p99 ms", "\(Format.fixed(s.write.p50 / 1e3, 2)) / \(Format.fixed(s.write.p99 / 1e3, 2))", "\(Format.fixed(k.write.p50 / 1e3, 2)) / \(Format.fixed(k.write.p99 / 1e3, 2))")
+        table.add(
+            "… p50 / p99 ms", "\(Format.fixed(s.write.p50 / 1e3, 2)) / \(Format.fixed(s.write.p99 / 1e3, 2))",
+            "\(Format.fixed(k.write.p50 / 1e3, 2)) / \(Format.fixed(k.write.p99 / 1e3, 2))")
         func cpu(_ c: (serve: Double, nats: Double, client: Double)) -> String {
             "\(Format.fixed(c.serve, 0)) / \(Format.fixed(c.nats, 0)) / \(Format.fixed(c.client, 0))"
         }
         table.add("CPU µs per read: membershipd / nats-server / bench client", cpu(s.readCPU), cpu(k.readCPU))
         table.add("CPU µs per write: membershipd / nats-server / bench client", cpu(s.writeCPU), cpu(k.writeCPU))
         table.add("raw store op/s (sequential, same run)", "\(Format.int(s.raw.rate)) (\(s.rawName))", "\(Format.int(k.raw.rate)) (\(k.rawName))")
-        table.add("… raw p50 / p99 µs", "\(Format.fixed(s.raw.p50)) / \(Format.fixed(s.raw.p99))", "\(Format.fixed(k.raw.p50)) / \(Format.fixed(k.raw.p99))")
+        table.add(
+            "… raw p50 / p99 µs", "\(Format.fixed(s.raw.p50)) / \(Format.fixed(s.raw.p99))", "\(Format.fixed(k.raw.p50)) / \(Format.fixed(k.raw.p99))"
+        )
         table.add("signed reads / raw op", Format.ratio(s.read.rate / s.raw.rate), Format.ratio(k.read.rate / k.raw.rate))
         table.add("signed writes / raw op", Format.ratio(s.write.rate / s.raw.rate), Format.ratio(k.write.rate / k.raw.rate))
         let readOK = s.read.rate >= 5_000
@@ -71,11 +77,14 @@ enum APIBench {
         env.removeValue(forKey: "UNIBUS_NATS_MONITOR")
         env.removeValue(forKey: "UNIBUS_NATS_DEBUG")
         env["LOG_LEVEL"] = "info"
-        var args = ["serve", "--nats-port", "\(natsPort)", "--http-port", "\(httpPort)", "--cluster-port", "\(FreePort.next())",
-                    "--nats-server", cfg.natsServer]
+        var args = [
+            "serve", "--nats-port", "\(natsPort)", "--http-port", "\(httpPort)", "--cluster-port", "\(FreePort.next())",
+            "--nats-server", cfg.natsServer,
+        ]
         if store == "kv" { args += ["--store", "kv"] }
-        let child = ChildProcess(name: "membershipd serve (\(store))", executable: cfg.membershipd, arguments: args,
-                                 directory: dir, environment: env, logFile: dir.appendingPathComponent("membershipd.log").path)
+        let child = ChildProcess(
+            name: "membershipd serve (\(store))", executable: cfg.membershipd, arguments: args,
+            directory: dir, environment: env, logFile: dir.appendingPathComponent("membershipd.log").path)
         try child.start()
         defer {
             let status = child.stop(signal: SIGTERM, grace: 15)
@@ -115,7 +124,8 @@ enum APIBench {
             _ = try await load(client, count: warm, concurrency: cfg.apiConcurrency, method: "GET", path: "/v1/me", body: nil)
             _ = try await load(client, count: warm, concurrency: cfg.apiConcurrency, method: "PUT", path: writePath, body: writeBody)
             Log.info("api \(store): \(cfg.apiRequests) signed reads, \(cfg.apiConcurrency) in flight")
-            let natsPID = (try? String(contentsOfFile: localFiles.appendingPathComponent("nats-server.pid").path, encoding: .utf8))
+            let natsPID =
+                (try? String(contentsOfFile: localFiles.appendingPathComponent("nats-server.pid").path, encoding: .utf8))
                 .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
             func cpuNow() -> (Double, Double, Double) { (CPU.process(child.pid) ?? .nan, CPU.process(natsPID) ?? .nan, CPU.own()) }
             func perRequest(_ a: (Double, Double, Double), _ b: (Double, Double, Double)) -> (serve: Double, nats: Double, client: Double) {
@@ -126,7 +136,8 @@ enum APIBench {
             let read = try await load(client, count: cfg.apiRequests, concurrency: cfg.apiConcurrency, method: "GET", path: "/v1/me", body: nil)
             let c1 = cpuNow()
             Log.info("api \(store): \(cfg.apiRequests) signed writes")
-            let write = try await load(client, count: cfg.apiRequests, concurrency: cfg.apiConcurrency, method: "PUT", path: writePath, body: writeBody)
+            let write = try await load(
+                client, count: cfg.apiRequests, concurrency: cfg.apiConcurrency, method: "PUT", path: writePath, body: writeBody)
             let c2 = cpuNow()
             try await http.shutdown()
 
@@ -152,8 +163,9 @@ enum APIBench {
                 }
                 rawName = "`consumeNonce`"
             }
-            return Column(store: store, read: read, write: write, raw: raw, rawName: rawName,
-                          readCPU: perRequest(c0, c1), writeCPU: perRequest(c1, c2))
+            return Column(
+                store: store, read: read, write: write, raw: raw, rawName: rawName,
+                readCPU: perRequest(c0, c1), writeCPU: perRequest(c1, c2))
         } catch {
             try? await http.shutdown()
             throw error

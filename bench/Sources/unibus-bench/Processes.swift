@@ -152,8 +152,10 @@ final class ChildProcess: @unchecked Sendable {
     let logFile: String?
     private var logHandle: FileHandle?
 
-    init(name: String, executable: String, arguments: [String], directory: URL? = nil, environment: [String: String]? = nil,
-         logFile: String? = nil) {
+    init(
+        name: String, executable: String, arguments: [String], directory: URL? = nil, environment: [String: String]? = nil,
+        logFile: String? = nil
+    ) {
         self.name = name
         self.logFile = logFile
         let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].first { FileManager.default.isExecutableFile(atPath: $0) }

@@ -130,8 +130,9 @@ final class PlainJetStreamNode: @unchecked Sendable {
             jetstream { store_dir: "\(dir.appendingPathComponent("jetstream").path)" }
             """
         guard FileManager.default.createFile(atPath: conf, contents: Data(text.utf8)) else { throw BenchError("cannot write \(conf)") }
-        child = ChildProcess(name: "nats-server (\(label))", executable: executable, arguments: ["-c", conf],
-                             logFile: dir.appendingPathComponent("nats-server.log").path)
+        child = ChildProcess(
+            name: "nats-server (\(label))", executable: executable, arguments: ["-c", conf],
+            logFile: dir.appendingPathComponent("nats-server.log").path)
     }
 
     func start() async throws {

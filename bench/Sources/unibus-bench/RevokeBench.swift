@@ -119,7 +119,8 @@ enum RevokeBench {
         // Where the reload's time goes, measured piece by piece on the final allowlist.
         let text = try String(contentsOfFile: node.configFile, encoding: .utf8)
         result.configBytes = text.utf8.count
-        var snapshotTimes: [Double] = [], renderTimes: [Double] = [], permissionTimes: [Double] = [], checkTimes: [Double] = [], sighupTimes: [Double] = []
+        var snapshotTimes: [Double] = [], renderTimes: [Double] = [], permissionTimes: [Double] = [], checkTimes: [Double] = [],
+            sighupTimes: [Double] = []
         let internalNkey = UserKeyPair().nkey
         var cpuRender: [Double] = [], cpuCheck: [Double] = [], cpuSighup: [Double] = []
         for _ in 0..<5 {
@@ -164,15 +165,18 @@ enum RevokeBench {
         result.snapshotRenderCPU = Stats.median(cpuRender) * 1e3
         result.checkCPU = Stats.median(cpuCheck) * 1e3
         result.sighupCPU = Stats.median(cpuSighup) * 1e3
-        Log.info("revoke \(size): p50 \(Format.fixed(Stats.percentile(result.latencies, 50))) ms, "
-            + "p99 \(Format.fixed(Stats.percentile(result.latencies, 99))) ms over \(result.latencies.count) victims")
+        Log.info(
+            "revoke \(size): p50 \(Format.fixed(Stats.percentile(result.latencies, 50))) ms, "
+                + "p99 \(Format.fixed(Stats.percentile(result.latencies, 99))) ms over \(result.latencies.count) victims")
         return result
     }
 
     /// Inserts users (and rooms, first member as owner; and memberships) in one IMMEDIATE
     /// transaction, with the same columns and values the store writes.
-    static func insert(db path: String, users: [Identity], rooms: [(id: String, members: [Identity])] = [],
-                       memberships: [(room: String, user: Identity)] = []) throws {
+    static func insert(
+        db path: String, users: [Identity], rooms: [(id: String, members: [Identity])] = [],
+        memberships: [(room: String, user: Identity)] = []
+    ) throws {
         var config = Configuration()
         config.busyMode = .timeout(10)
         config.foreignKeysEnabled = true
@@ -180,10 +184,11 @@ enum RevokeBench {
         let now = Date().timeIntervalSince1970
         try queue.writeWithoutTransaction { db in
             try db.inTransaction(.immediate) {
-                let user = try db.makeStatement(sql: """
-                    INSERT INTO users (sign_pub, handle, role, status, created_at, revoked_at)
-                    VALUES (?, ?, 'member', 'active', ?, NULL)
-                    """)
+                let user = try db.makeStatement(
+                    sql: """
+                        INSERT INTO users (sign_pub, handle, role, status, created_at, revoked_at)
+                        VALUES (?, ?, 'member', 'active', ?, NULL)
+                        """)
                 for u in users { try user.execute(arguments: [u.pair.signPub.hex, u.handle, now]) }
                 let room = try db.makeStatement(sql: "INSERT INTO rooms (id, created_by, created_at) VALUES (?, ?, ?)")
                 let member = try db.makeStatement(sql: "INSERT INTO members (room, sign_pub, role, added_at) VALUES (?, ?, ?, ?)")
@@ -200,33 +205,40 @@ enum RevokeBench {
     }
 
     static func report(_ cfg: BenchConfig, _ results: [SizeResult]) -> String {
-        var latency = Table("active users", "config", "revoke → closed p50", "p90", "p99", "max", "samples",
-                            "membershipd render p50", "membershipd reload p50", "rest (feed poll + close) p50")
+        var latency = Table(
+            "active users", "config", "revoke → closed p50", "p90", "p99", "max", "samples",
+            "membershipd render p50", "membershipd reload p50", "rest (feed poll + close) p50")
         for r in results {
             let render = Stats.median(r.revokeReloads.map { $0.render * 1e3 })
             let reload = Stats.median(r.revokeReloads.map { $0.reload * 1e3 })
-            latency.add(Format.int(Double(r.size)), Format.bytes(r.configBytes),
-                        ms(Stats.percentile(r.latencies, 50)), ms(Stats.percentile(r.latencies, 90)),
-                        ms(Stats.percentile(r.latencies, 99)), ms(r.latencies.max() ?? .nan),
-                        "\(r.latencies.count)" + (r.failures > 0 ? " (\(r.failures) never closed)" : ""),
-                        ms(render), ms(reload), ms(Stats.median(r.residuals)))
+            latency.add(
+                Format.int(Double(r.size)), Format.bytes(r.configBytes),
+                ms(Stats.percentile(r.latencies, 50)), ms(Stats.percentile(r.latencies, 90)),
+                ms(Stats.percentile(r.latencies, 99)), ms(r.latencies.max() ?? .nan),
+                "\(r.latencies.count)" + (r.failures > 0 ? " (\(r.failures) never closed)" : ""),
+                ms(render), ms(reload), ms(Stats.median(r.residuals)))
         }
-        var parts = Table("active users", "snapshot read (SQLite)", "render ACL (of which `users()`)", "`nats-server -t` (fork + parse)",
-                          "SIGHUP → \"Reloaded\" (nats-server)", "add-user reload p50 (render + reload)")
+        var parts = Table(
+            "active users", "snapshot read (SQLite)", "render ACL (of which `users()`)", "`nats-server -t` (fork + parse)",
+            "SIGHUP → \"Reloaded\" (nats-server)", "add-user reload p50 (render + reload)")
         for r in results {
             let add = Stats.median(r.addReloads.map { ($0.render + $0.reload) * 1e3 })
-            parts.add(Format.int(Double(r.size)), ms(r.snapshotMs), "\(ms(r.renderMs)) (\(ms(r.permissionsMs)))",
-                      ms(r.checkMs), ms(r.sighupMs), ms(add))
+            parts.add(
+                Format.int(Double(r.size)), ms(r.snapshotMs), "\(ms(r.renderMs)) (\(ms(r.permissionsMs)))",
+                ms(r.checkMs), ms(r.sighupMs), ms(add))
         }
-        var cpu = Table("active users", "membershipd (feed, snapshot, render, write)", "`nats-server -t` children",
-                        "nats-server (reload, close)", "total CPU per revocation",
-                        "standalone: snapshot + render", "standalone: `-t`", "standalone: SIGHUP reload")
+        var cpu = Table(
+            "active users", "membershipd (feed, snapshot, render, write)", "`nats-server -t` children",
+            "nats-server (reload, close)", "total CPU per revocation",
+            "standalone: snapshot + render", "standalone: `-t`", "standalone: SIGHUP reload")
         for r in results {
             let (m, c, n) = (Stats.median(r.cpuMembershipd) * 1e3, Stats.median(r.cpuCheck) * 1e3, Stats.median(r.cpuNatsServer) * 1e3)
-            cpu.add(Format.int(Double(r.size)), ms(m), ms(c), ms(n), ms(m + c + n),
-                    ms(r.snapshotRenderCPU), ms(r.checkCPU), ms(r.sighupCPU))
+            cpu.add(
+                Format.int(Double(r.size)), ms(m), ms(c), ms(n), ms(m + c + n),
+                ms(r.snapshotRenderCPU), ms(r.checkCPU), ms(r.sighupCPU))
         }
-        let bystanders = results.allSatisfy(\.bystanderKept)
+        let bystanders =
+            results.allSatisfy(\.bystanderKept)
             ? "In every size a bystander connection (another user, subscribed to the victims' room) stayed connected through all revocations."
             : "**A bystander connection was disconnected** in: \(results.filter { !$0.bystanderKept }.map { Format.int(Double($0.size)) }.joined(separator: ", ")) users."
         return """

@@ -68,7 +68,9 @@ enum StoreBench {
         }
         row("raw `kvStore_Create` (nats.c loop)", "KV R1", rawCreate)
         row("raw `kvStore_Get` (nats.c loop)", "KV R1", rawGet)
-        for (key, name, base) in [("add", "addUser", rawCreate), ("nonce", "consumeNonce", rawCreate), ("rooms", "rooms(ofMember:) (3 rooms)", rawGet)] {
+        for (key, name, base) in [
+            ("add", "addUser", rawCreate), ("nonce", "consumeNonce", rawCreate), ("rooms", "rooms(ofMember:) (3 rooms)", rawGet),
+        ] {
             let k = kvResult[key]!, s = sqlResult[key]!
             row(name, "unibus KV R1", k, k.rate / base.rate)
             row(name, "SQLite (WAL, temp file)", s)

@@ -14,7 +14,10 @@ struct AclReloadLine: Sendable {
     init?(_ line: String) {
         guard let head = line.range(of: "ACL reloaded: ") else { return nil }
         let rest = line[head.upperBound...]
-        guard let users = Int(rest.prefix { $0.isNumber }),
+        // "ACL reloaded: generation G in force, N active users at P (render X, reload Y)" (the
+        // engine's line); older builds logged "ACL reloaded: N active users (…)".
+        let count = rest.range(of: " active users").map { String(rest[..<$0.lowerBound].reversed().prefix { $0.isNumber }.reversed()) }
+        guard let users = count.flatMap({ Int($0) }),
             let render = Self.seconds(after: "render ", in: rest),
             let reload = Self.seconds(after: "reload ", in: rest)
         else { return nil }
@@ -39,6 +42,7 @@ final class UnibusNode: @unchecked Sendable {
     let natsServer: String
     let dir: URL
     let natsPort = FreePort.next()
+    let httpPort = FreePort.next()
     let child: ChildProcess
 
     var localFiles: String { dir.appendingPathComponent("local_files").path }
@@ -47,7 +51,7 @@ final class UnibusNode: @unchecked Sendable {
     var configFile: String { "\(localFiles)/nats-server.conf" }
     var url: String { "tls://127.0.0.1:\(natsPort)" }
 
-    init(membershipd: String, natsServer: String, label: String) throws {
+    init(membershipd: String, natsServer: String, label: String, extraArguments: [String] = []) throws {
         self.membershipd = membershipd
         self.natsServer = natsServer
         dir = try makeTempDirectory(label)
@@ -61,9 +65,9 @@ final class UnibusNode: @unchecked Sendable {
         child = ChildProcess(
             name: "membershipd serve", executable: membershipd,
             arguments: [
-                "serve", "--nats-port", "\(natsPort)", "--http-port", "\(FreePort.next())",
+                "serve", "--nats-port", "\(natsPort)", "--http-port", "\(httpPort)",
                 "--cluster-port", "\(FreePort.next())", "--nats-server", natsServer,
-            ],
+            ] + extraArguments,
             directory: dir, environment: env, logFile: dir.appendingPathComponent("membershipd.log").path)
     }
 

@@ -15,7 +15,7 @@ public struct KVAclSource: AclChangeSource {
     /// Pause before watching again after a watch ended.
     public var retryDelay: Duration = .seconds(1)
     /// How long `head()` keeps asking while JetStream does not answer.
-    public var patience: Duration = .seconds(3)
+    public var patience: Duration = .seconds(8)
 
     public init(store: KVAllowlistStore) { self.store = store }
 

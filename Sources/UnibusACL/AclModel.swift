@@ -19,8 +19,10 @@ struct AclModel {
     /// Active users that grant nothing, and why (a weak key, a clash).
     private var leftOut: [SignPub: String] = [:]
     private var entries: [SignPub: Entry] = [:]
-    /// Rendered handles, sorted; each names the user whose entry it is.
+    /// Rendered handles, sorted, and beside each its entry's text (so the config is one join,
+    /// with no lookups per user).
     private var order: [Handle] = []
+    private var texts: [String] = []
     private var holder: [Handle: SignPub] = [:]
 
     /// One rendered user.
@@ -51,6 +53,7 @@ struct AclModel {
         for (index, problem) in records.problems.enumerated() { unreadable["snapshot \(index)"] = problem }
         entries = [:]
         order = []
+        texts = []
         holder = [:]
         leftOut = [:]
         for user in users.values.sorted(by: { $0.handle < $1.handle }) { refresh(user.signPub, compareWith: nil) }
@@ -93,13 +96,16 @@ struct AclModel {
         if let old {
             if let index = index(of: old.handle), holder[old.handle] == key {
                 order.remove(at: index)
+                texts.remove(at: index)
                 holder[old.handle] = nil
             }
             if new.map({ !old.rights.isSubset(of: $0.rights) }) ?? true { takeAways &+= 1 }
         }
         entries[key] = new
         if let new {
-            order.insert(new.handle, at: insertionIndex(of: new.handle))
+            let index = insertionIndex(of: new.handle)
+            order.insert(new.handle, at: index)
+            texts.insert(new.text, at: index)
             holder[new.handle] = key
         }
         if old != nil || new != nil { revision &+= 1 }
@@ -136,12 +142,7 @@ struct AclModel {
     /// The whole config: `head` (settings and the accounts block up to the first user), every
     /// entry by handle, then the closing of the block.
     func text(head: String) -> String {
-        var out = head
-        out.reserveCapacity(head.utf8.count + order.count * 400)
-        for handle in order {
-            if let key = holder[handle], let entry = entries[key] { out += entry.text }
-        }
-        return out + AuthorizationRenderer.tail
+        head + texts.joined() + AuthorizationRenderer.tail
     }
 
     private func insertionIndex(of handle: Handle) -> Int {

@@ -137,6 +137,17 @@ public actor AclEngine {
         return try await waitApplied(covering: head, timeout: timeout)
     }
 
+    /// `sync`, then how many running nodes have the change in force now, e.g. `2/3` (only this
+    /// node is waited for; the others follow within their own reload).
+    public func syncAcrossNodes(timeout: Duration = .seconds(10)) async throws(AclEngineError) -> String? {
+        guard running != nil, let source else { throw .notRunning }
+        let head: AclPosition
+        do { head = try await source.head() } catch { throw .storeUnavailable("\(error)") }
+        _ = try await waitApplied(covering: head, timeout: timeout)
+        guard let board, let nodes = try? await board.runningNodes(), !nodes.isEmpty else { return nil }
+        return "\(nodes.filter { $0.position.covers(head) }.count)/\(nodes.count)"
+    }
+
     /// Waits until the change at `position` is in force on this node.
     public func waitApplied(covering position: AclPosition, timeout: Duration) async throws(AclEngineError) -> UInt64 {
         if let running, running.position.covers(position) { return generation }

@@ -19,10 +19,10 @@ extension ControlPlane {
                 else {
                     throw StoreError.roomExists(room.id.value)
                 }
-                try await applyACL()
+                try await applyACL(context)
                 return try JSONResponse.make(stored)
             }
-            try await applyACL()
+            try await applyACL(context)
             return try JSONResponse.make(room, status: .created)
         }
 
@@ -51,7 +51,7 @@ extension ControlPlane {
             let body = try JSONBody(context.body, allowed: ["role"])
             let member = Member(room: room, signPub: key, role: try MemberRole(parsing: body.string("role")), addedAt: now())
             try await store.putMember(member)
-            try await applyACL()
+            try await applyACL(context)
             return try JSONResponse.make(member)
         }
 
@@ -60,7 +60,7 @@ extension ControlPlane {
             let key = try SignPub(hex: context.parameters.require("signPub"))
             if key != caller.signPub { try await requireManager(of: room, caller) }
             try await store.removeMember(room: room, signPub: key)
-            try await applyACL()
+            try await applyACL(context)
             return Response(status: .noContent)
         }
 

@@ -29,10 +29,10 @@ extension ControlPlane {
                         .conflict, "conflict",
                         "sign-pub \(user.signPub.hex) is already registered as another user; nothing was changed")
                 }
-                try await applyACL()
+                try await applyACL(context)
                 return try JSONResponse.make(UserPresentation(stored))
             }
-            try await applyACL()
+            try await applyACL(context)
             return try JSONResponse.make(UserPresentation(user), status: .created)
         }
 
@@ -42,7 +42,7 @@ extension ControlPlane {
             guard let user = try await store.user(key) else { throw StoreError.userNotFound(key.hex) }
             guard user.status == .active else { throw APIError(.conflict, "conflict", "user \(user.handle) is already revoked") }
             let revoked = try await store.revokeUser(key, at: now())
-            try await applyACL()
+            try await applyACL(context)
             return try JSONResponse.make(UserPresentation(revoked))
         }
     }

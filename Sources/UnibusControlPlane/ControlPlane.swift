@@ -2,6 +2,7 @@ public import Foundation
 public import Hummingbird
 public import Logging
 import NIOHTTP1
+import Synchronization
 public import UnibusCore
 
 /// The HTTPS control plane (contract section 4): `/healthz` and the signed `/v1` API.
@@ -11,7 +12,7 @@ public struct ControlPlane: Sendable {
 
     let store: any AllowlistStore
     let posture: @Sendable () async -> Posture
-    let allowlistChanged: @Sendable () async throws -> Void
+    let allowlistChanged: @Sendable () async throws -> String?
     let now: @Sendable () -> Date
     /// The origins this node answers for (`--public-url`); the first is the primary one.
     let origins: [PublicOrigin]
@@ -20,11 +21,12 @@ public struct ControlPlane: Sendable {
     /// - Parameters:
     ///   - origins: the accepted origins; a request for another is 421 `misdirected`.
     ///   - posture: the live health of the node, asked on each `/healthz`.
-    ///   - allowlistChanged: applies a data-plane change (ACL render + reload) before the 2xx is sent.
+    ///   - allowlistChanged: waits until a data-plane change is in force on this node before the 2xx
+    ///     is sent; returns how many nodes have it (`2/3`) in a cluster, else nil.
     ///   - limits: connection timeouts and header sizes (`.standard` outside tests).
     public init(
         origins: [PublicOrigin], store: any AllowlistStore, posture: @escaping @Sendable () async -> Posture,
-        allowlistChanged: @escaping @Sendable () async throws -> Void, now: @escaping @Sendable () -> Date = Date.init,
+        allowlistChanged: @escaping @Sendable () async throws -> String?, now: @escaping @Sendable () -> Date = Date.init,
         limits: ConnectionLimits = .standard
     ) {
         self.origins = origins
@@ -41,6 +43,7 @@ public struct ControlPlane: Sendable {
         router.add(middleware: ErrorMapper())
         router.add(middleware: OriginPolicy(origins: origins))
         router.add(middleware: SignedRequestAuthenticator(store: store, now: now))
+        router.add(middleware: AppliedNodesHeader())
         router.get("/healthz") { _, _ in try await healthz() }
         addUserRoutes(to: router)
         addRoomRoutes(to: router)
@@ -48,8 +51,11 @@ public struct ControlPlane: Sendable {
     }
 
     /// Applies a data-plane change before the 2xx; a failed reload is a 503, never a success.
-    func applyACL() async throws {
-        do { try await allowlistChanged() } catch {
+    func applyACL(_ context: ControlPlaneContext) async throws {
+        do {
+            let applied = try await allowlistChanged()
+            context.appliedNodes.value.withLock { $0 = applied }
+        } catch {
             throw APIError.unavailable(
                 "the change is stored but not in force on the data plane yet (\(error)); membershipd retries it and /healthz shows it until it is")
         }

@@ -181,7 +181,11 @@ extension ServePlan {
             certificateExpiry: CertificateExpiry.of(tls.cert), logger: logger)
         let plane = ControlPlane(
             origins: origins, store: store, posture: { await posture.measure() },
-            allowlistChanged: { _ = try await engine.sync() }, limits: connectionLimits)
+            allowlistChanged: { [clustered = options.clusterName != nil] in
+                if clustered { return try await engine.syncAcrossNodes() }
+                _ = try await engine.sync()
+                return nil
+            }, limits: connectionLimits)
         logger.notice(
             "control plane: listening on \(options.bind):\(options.httpPort), answering for \(origins.map(\.description).joined(separator: ", "))")
         return try plane.application(host: options.bind, port: options.httpPort, certificateFile: tls.cert, keyFile: tls.key, logger: logger)

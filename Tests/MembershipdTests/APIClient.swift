@@ -15,6 +15,7 @@ final class APIClient: Sendable {
     struct Answer: CustomStringConvertible {
         let status: Int
         let text: String
+        var headers: [(String, String)] = []
         var json: Any? { try? JSONSerialization.jsonObject(with: Data(text.utf8)) }
         var code: String? { (json as? [String: Any])?["error"] as? String }
         var description: String { "\(status) \(text)" }
@@ -59,6 +60,6 @@ final class APIClient: Sendable {
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
         let response = try await http.execute(request, timeout: .seconds(15))
         let text = String(buffer: try await response.body.collect(upTo: 1 << 22))
-        return Answer(status: Int(response.status.code), text: text)
+        return Answer(status: Int(response.status.code), text: text, headers: response.headers.map { ($0.name, $0.value) })
     }
 }

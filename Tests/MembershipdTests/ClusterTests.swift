@@ -87,6 +87,10 @@ struct ClusterTests {
         let cluster = (health.json as? [String: Any])?["cluster"] as? [String: Any]
         #expect(cluster?["name"] as? String == "unibus-test")
         #expect(cluster?["routes"] as? Int == 2, "\(health)")
+        // a write answered by node 1 says how many of the three nodes had it in force by then
+        let room = try await a.send("POST", "/v1/rooms", body: Data(#"{"id":"ops"}"#.utf8), key: ana)
+        let applied = room.headers.first { $0.0.lowercased() == "unibus-acl-applied" }?.1
+        #expect(room.status == 201 && applied?.hasSuffix("/3") == true && applied?.hasPrefix("0") == false, "\(room) \(room.headers)")
         await a.shutdown()
         await b.shutdown()
     }

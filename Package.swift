@@ -169,7 +169,12 @@ let package = Package(
         ),
         .testTarget(
             name: "UnibusControlPlaneTests",
-            dependencies: ["UnibusControlPlane", "UnibusCore"],
+            dependencies: [
+                "UnibusControlPlane", "UnibusCore", "UnibusStoreSQLite", "UnibusTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
             swiftSettings: upcoming
         ),
         .testTarget(

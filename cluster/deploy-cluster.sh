@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs membershipd on the three nodes of cluster/nodes.env over ssh. DRY RUN unless --yes:
-# it prints every command it would run. Needs: a release build (swift build -c release), the
+# it prints every command it would run. Needs: the release build (scripts/build-release.sh: the
+# Swift runtime linked in statically, so nodes need no toolchain), the
 # material from cluster/generate-cluster-certs.sh, and sudo for $SSH_USER on each node.
 # Usage: cluster/deploy-cluster.sh [--env cluster/nodes.env] [--pki cluster/pki] [--yes]
 set -euo pipefail
@@ -18,8 +19,8 @@ done
 # shellcheck source=cluster/lib.sh
 . "$here/lib.sh"
 load_nodes "$env_file"
-binary="$here/../.build/release/membershipd"
-[ -x "$binary" ] || { echo "error: $binary not found; run: swift build -c release --product membershipd" >&2; exit 1; }
+binary="$here/../.build-release/release/membershipd"
+[ -x "$binary" ] || { echo "error: $binary not found; run: scripts/build-release.sh" >&2; exit 1; }
 [ -f "$pki/routes/route.pass" ] || { echo "error: $pki has no route material; run cluster/generate-cluster-certs.sh" >&2; exit 1; }
 
 do_run() { if [ "$run" = 1 ]; then "$@"; else printf 'would run:'; printf ' %q' "$@"; printf '\n'; fi; }

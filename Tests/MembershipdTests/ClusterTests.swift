@@ -59,8 +59,15 @@ struct ClusterTests {
     func nonceIsOnceCluster() async throws {
         let c = try await Cluster()
         let ana = Fixture.keyPair(1)
-        #expect(
-            try CLI.run(["user", "add", "--handle", "ana", "--sign-pub", ana.signPub.hex, "--role", "admin"] + c.kvFlags(c.nodes[0])).status == 0)
+        // Right after the cluster forms, R3 writes or a node's confirmation can take longer than
+        // the CLI's bound (seen once in clean CI): each refusal is printed, then tried again.
+        var added: CLIResult?
+        _ = await eventually(timeout: .seconds(40), every: .milliseconds(500)) {
+            added = try? CLI.run(["user", "add", "--handle", "ana", "--sign-pub", ana.signPub.hex, "--role", "admin"] + c.kvFlags(c.nodes[0]))
+            if let added, added.status != 0 { print("cluster warm-up: user add exit \(added.status): \(added.stdout)\(added.stderr)") }
+            return added?.status == 0 || added?.stderr.contains("already registered") == true
+        }
+        #expect(added?.status == 0 || added?.stderr.contains("already registered") == true, "\(String(describing: added))")
         let a = APIClient(c.nodes[0]), b = APIClient(c.nodes[2])
         // Warm up with fresh nonces until ana is known and the R3 nonce bucket has a leader
         // (right after the cluster forms a nonce write may time out: 503, fail closed).
@@ -99,8 +106,15 @@ struct ClusterTests {
     func noQuorumFailsClosed() async throws {
         let c = try await Cluster()
         let ana = Fixture.keyPair(1)
-        #expect(
-            try CLI.run(["user", "add", "--handle", "ana", "--sign-pub", ana.signPub.hex, "--role", "admin"] + c.kvFlags(c.nodes[0])).status == 0)
+        // Right after the cluster forms, R3 writes or a node's confirmation can take longer than
+        // the CLI's bound (seen once in clean CI): each refusal is printed, then tried again.
+        var added: CLIResult?
+        _ = await eventually(timeout: .seconds(40), every: .milliseconds(500)) {
+            added = try? CLI.run(["user", "add", "--handle", "ana", "--sign-pub", ana.signPub.hex, "--role", "admin"] + c.kvFlags(c.nodes[0]))
+            if let added, added.status != 0 { print("cluster warm-up: user add exit \(added.status): \(added.stdout)\(added.stderr)") }
+            return added?.status == 0 || added?.stderr.contains("already registered") == true
+        }
+        #expect(added?.status == 0 || added?.stderr.contains("already registered") == true, "\(String(describing: added))")
         let api = APIClient(c.nodes[0])
         var ok: APIClient.Answer?
         _ = await eventually(timeout: .seconds(10)) {

@@ -34,7 +34,9 @@ public struct KVAclSource: AclChangeSource {
                 async let members = store.jetStream.bucketStatus(KVAllowlistStore.Bucket.members.rawValue)
                 return AclPosition([Self.users: try await users.lastSequence, Self.members: try await members.lastSequence])
             } catch let error as NatsKVError {
-                guard case .unavailable = error, ContinuousClock.now + delay < deadline else { throw KVAllowlistStore.storeError(error) }
+                // While nats-server 2.9.10 reloads its accounts JetStream may also answer "not
+                // enabled for account" for a moment: any failure is asked again until the deadline.
+                guard ContinuousClock.now + delay < deadline else { throw KVAllowlistStore.storeError(error) }
                 try await Task.sleep(for: delay)
                 delay = min(delay * 2, .milliseconds(500))
             }

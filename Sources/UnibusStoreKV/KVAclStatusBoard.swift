@@ -35,7 +35,7 @@ public struct KVAclStatusBoard: AclStatusBoard {
                 _ = try await store.jetStream.bucketStatus(bucket)
                 return KVAclStatusBoard(nodes: try await store.jetStream.bind(bucket, maxAge: expiry))
             } catch {
-                guard case .unavailable = error, ContinuousClock.now < deadline else { return nil }
+                guard ContinuousClock.now < deadline else { return nil }
                 try? await Task.sleep(for: .milliseconds(100))
             }
         }

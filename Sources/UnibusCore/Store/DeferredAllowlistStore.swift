@@ -3,7 +3,7 @@ public import Foundation
 /// A store that becomes available later (the KV store can only open once nats-server runs).
 /// Until then, and if it never opens, every call waits up to `patience` and then fails with
 /// `StoreError.unavailable`: callers fail closed.
-public final class DeferredAllowlistStore: TolerantACLSource, @unchecked Sendable {
+public final class DeferredAllowlistStore: AllowlistStore, @unchecked Sendable {
     private let lock = NSLock()
     private var store: (any AllowlistStore)?
     private let patience: Duration
@@ -24,11 +24,6 @@ public final class DeferredAllowlistStore: TolerantACLSource, @unchecked Sendabl
             if let store = lock.withLock({ store }) { return store }
         }
         throw StoreError.unavailable("the allowlist store is not open yet (JetStream not ready)")
-    }
-
-    public func aclRecords() async throws -> ACLRecords {
-        let (snapshot, problems) = try await current().aclSnapshot(internalNkey: "")
-        return ACLRecords(users: snapshot.users, members: snapshot.members, problems: problems)
     }
 
     public func addUser(_ user: User) async throws { try await current().addUser(user) }

@@ -47,6 +47,25 @@ extension NatsJetStream {
         return config.differences(from: existing)
     }
 
+    /// Whether the bucket's stream exists (operator commands bind buckets; only `serve` creates them).
+    public func bucketExists(_ bucket: String) async throws(NatsKVError) -> Bool {
+        let handle = handle
+        let stream = "KV_\(bucket)"
+        let outcome = await Self.runKV { () throws(NatsError) -> Bool in
+            var info: UnsafeMutablePointer<jsStreamInfo>?
+            var code = jsErrCode(rawValue: 0)
+            let status = js_GetStreamInfo(&info, handle.pointer, stream, nil, &code)
+            defer { if let info { jsStreamInfo_Destroy(info) } }
+            if status == NATS_NOT_FOUND || code == JSStreamNotFoundErr { return false }
+            try NatsError.check(status, "read stream \(stream)")
+            return true
+        }
+        switch outcome {
+        case .success(let exists): return exists
+        case .failure(let error): throw NatsKVError.classify(error, bucket: bucket)
+        }
+    }
+
     /// The stream behind `bucket` as its leader reports it: configuration, replicas, leader and
     /// how current each follower is (for `cluster status` and post-write reports).
     public func bucketStatus(_ bucket: String) async throws(NatsKVError) -> NatsKVBucketStatus {

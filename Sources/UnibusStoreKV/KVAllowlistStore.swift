@@ -61,16 +61,38 @@ public final class KVAllowlistStore: AllowlistStore {
     let guardSightings = Mutex<[String: (revision: UInt64, since: ContinuousClock.Instant)]>([:])
 
     /// Creates missing buckets (replicas and nonce TTL from `configuration`), checks existing
-    /// ones, and binds them all.
-    /// - Throws: `StoreError.cannotOpen` when JetStream is disabled or a bucket exists with a
-    ///   conflicting configuration (the message names the bucket and the difference);
-    ///   `StoreError.unavailable` when JetStream does not answer (no quorum).
-    public init(connection: NatsConnection, configuration: KVStoreConfiguration = KVStoreConfiguration()) async throws(StoreError) {
+    /// ones, and binds them all. With `createBuckets` false (operator commands: only `serve`
+    /// creates buckets) it binds existing buckets and creates nothing.
+    /// - Throws: `StoreError.cannotOpen` when JetStream is disabled, a bucket exists with a
+    ///   conflicting configuration (the message names the bucket and the difference), or a
+    ///   bucket is missing and may not be created; `StoreError.unavailable` when JetStream does
+    ///   not answer (no quorum).
+    public init(
+        connection: NatsConnection, configuration: KVStoreConfiguration = KVStoreConfiguration(), createBuckets: Bool = true
+    ) async throws(StoreError) {
         self.configuration = configuration
+        let js: NatsJetStream
+        var missing: Bucket?
         do throws(NatsKVError) {
-            let js = try await NatsJetStream(connection: connection, wait: configuration.wait)
+            js = try await NatsJetStream(connection: connection, wait: configuration.wait)
+            if !createBuckets {
+                for bucket in Bucket.allCases where try await !js.bucketExists(bucket.rawValue) {
+                    missing = bucket
+                    break
+                }
+            }
+        } catch {
+            throw Self.storeError(error)
+        }
+        if let missing {
+            throw .cannotOpen(
+                "this server has no allowlist bucket \(missing.rawValue): only `membershipd serve --store kv` creates the buckets "
+                    + "(is this node serving SQLite, or not started yet?)")
+        }
+        do throws(NatsKVError) {
             func open(_ bucket: Bucket) async throws(NatsKVError) -> NatsKeyValue {
-                try await js.keyValue(configuration.bucketConfig(bucket))
+                let config = configuration.bucketConfig(bucket)
+                return createBuckets ? try await js.keyValue(config) : try await js.bind(config.bucket, maxAge: config.maxAge)
             }
             jetStream = js
             users = try await open(.users)

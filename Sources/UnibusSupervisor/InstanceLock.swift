@@ -24,6 +24,18 @@ public final class InstanceLock: Sendable {
     }
 
     deinit { close(fd) }
+
+    /// Whether a running `membershipd serve` holds `directory` (asks without taking the lock for
+    /// longer than the question; a directory with no lock file is not held).
+    public static func isHeld(directory: String) -> Bool {
+        let path = URL(fileURLWithPath: directory).appendingPathComponent("membershipd.lock").path
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        guard flock(fd, LOCK_SH | LOCK_NB) == 0 else { return errno == EWOULDBLOCK }
+        flock(fd, LOCK_UN)
+        return false
+    }
 }
 
 /// Another instance holds the directory.

@@ -15,12 +15,13 @@ struct ChangeConfirmation {
     let pollInterval: Duration
 
     /// For the store a command just wrote to.
-    static func of(_ store: any AllowlistStore, options: StoreOptions) async -> ChangeConfirmation {
+    static func of(_ store: any AllowlistStore, sqlitePath: String?) async -> ChangeConfirmation {
         if let kv = store as? KVAllowlistStore {
             return ChangeConfirmation(source: KVAclSource(store: kv), board: await KVAclStatusBoard.bind(kv), pollInterval: .milliseconds(10))
         }
+        let path = sqlitePath ?? StoreOptions.defaultDB
         return ChangeConfirmation(
-            source: SQLiteAclSource(path: options.db), board: SQLiteAclStatusBoard(databasePath: options.db),
+            source: SQLiteAclSource(path: path), board: SQLiteAclStatusBoard(databasePath: path),
             pollInterval: .milliseconds(2))
     }
 

@@ -14,6 +14,7 @@ struct ExportCommand: AsyncParsableCommand {
     @OptionGroup var kv: KVOptions
 
     func run() async throws {
+        let kv = try kv.resolved()
         _ = try kv.connectOptions(name: "membershipd-export")  // refuse bad flags before touching anything
         guard !FileManager.default.fileExists(atPath: db) else {
             throw ServeError.invalid("\(db) already exists: export writes a new file; choose another path")

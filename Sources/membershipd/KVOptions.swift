@@ -7,23 +7,45 @@ import UnibusSupervisor
 
 /// How an operator command reaches a running node's JetStream KV (contract: KV).
 struct KVOptions: ParsableArguments {
-    @Option(name: .customLong("nats-url"), help: "A node's NATS URL.") var natsURL = "nats://127.0.0.1:4250"
-    @Option(name: .customLong("internal-id-file"), help: "membershipd's internal identity (nkey seed, mode 0600).")
-    var internalIDFile = "./local_files/internal.id"
-    @Option(help: "CA of the node's server certificate (default ./local_files/tls/ca.crt on loopback; required otherwise).")
+    static let defaultURL = "nats://127.0.0.1:4250"
+    static let defaultIdentity = "./local_files/internal.id"
+
+    @Option(name: .customLong("nats-url"), help: "A node's NATS URL (default: this machine's node, else \(defaultURL)).")
+    var natsURL: String?
+    @Option(
+        name: .customLong("internal-id-file"),
+        help: "membershipd's internal identity, nkey seed, mode 0600 (default: this machine's node's, else \(defaultIdentity)).")
+    var internalIDFile: String?
+    @Option(help: "CA of the node's server certificate (default: this machine's node's, else ./local_files/tls/ca.crt on loopback).")
     var ca: String?
-    @Option(name: .customLong("client-cert"), help: "Client certificate to present (default: client.crt beside the CA).")
+    @Option(name: .customLong("client-cert"), help: "Client certificate to present (default: the node's, else client.crt beside the CA).")
     var clientCert: String?
-    @Option(name: .customLong("client-key"), help: "Its key, mode 0600 (default: client.key beside the CA).")
+    @Option(name: .customLong("client-key"), help: "Its key, mode 0600 (default: the node's, else client.key beside the CA).")
     var clientKey: String?
     @Option(
         name: .customLong("kv-replicas"),
-        help: "Replicas of buckets this creates: 1 alone, 3 in a cluster (default: as the node's buckets have, else 1).")
+        help: "Replicas the buckets must have (checked, never changed: only serve creates buckets).")
     var kvReplicas: Int?
+
+    /// What the operator left out, taken from this machine's KV node (`serve` records it).
+    func completed(by record: NodeRecord?) -> KVOptions {
+        guard let record, record.store == "kv", natsURL == nil else { return self }
+        var options = self
+        options.natsURL = record.natsURL
+        options.ca = ca ?? record.ca
+        options.clientCert = clientCert ?? record.clientCert
+        options.clientKey = clientKey ?? record.clientKey
+        options.internalIDFile = internalIDFile ?? record.internalIDFile
+        return options
+    }
+
+    /// These options completed by this machine's node record, if there is one.
+    func resolved() throws -> KVOptions { completed(by: try FoundNodeRecord.find()?.record) }
 
     /// Connection options as membershipd's internal identity, over TLS.
     /// - Throws: a non-loopback URL without --ca; an unreadable or too-open identity file.
     func connectOptions(name: String) throws -> NatsConnectOptions {
+        let natsURL = natsURL ?? Self.defaultURL
         guard let url = URL(string: natsURL), let host = url.host, ["nats", "tls"].contains(url.scheme ?? "") else {
             throw ServeError.invalid("--nats-url must look like nats://HOST:PORT, not '\(natsURL)'")
         }
@@ -36,7 +58,7 @@ struct KVOptions: ParsableArguments {
         let cert = clientCert ?? (dir.isEmpty ? "client.crt" : "\(dir)/client.crt")
         let key = clientKey ?? (dir.isEmpty ? "client.key" : "\(dir)/client.key")
         _ = try SecureFile.readSecret(key)
-        let identity = try InternalIdentityFile.load(internalIDFile)
+        let identity = try InternalIdentityFile.load(internalIDFile ?? Self.defaultIdentity)
         var options = NatsConnectOptions(servers: [natsURL.replacingOccurrences(of: "nats://", with: "tls://")], name: name, timeout: .seconds(3))
         options.tls = NatsTLSFiles(caFile: caFile, certFile: cert, keyFile: key)
         options.nkey = NatsNKeyCredentials(publicKey: identity.nkey, seed: try NatsNKeySeed(identity.seed))
@@ -44,8 +66,8 @@ struct KVOptions: ParsableArguments {
         return options
     }
 
-    /// Opens the live KV store of the node. Without --kv-replicas, existing buckets are used with
-    /// the replicas they have (a command never fights the node that created them).
+    /// Binds the live KV store of the node. It never creates buckets (only `serve` does): on a
+    /// server without them it says so.
     /// - Parameter wait: how long one KV operation may take (bulk commands allow more).
     func open(name: String = "membershipd-cli", wait: Duration = .seconds(5)) async throws -> KVAllowlistStore {
         let options = try connectOptions(name: name)
@@ -54,15 +76,18 @@ struct KVOptions: ParsableArguments {
             connection = try await NatsConnection.connect(options)
         } catch {
             throw StoreError.unavailable(
-                "cannot reach nats-server at \(natsURL): \(error.detail); check --nats-url and that membershipd serve runs there")
+                "cannot reach nats-server at \(natsURL ?? Self.defaultURL): \(error.detail); check --nats-url and that membershipd serve runs there")
         }
-        var replicas = kvReplicas ?? 1
-        if kvReplicas == nil, let js = try? await NatsJetStream(connection: connection),
-            let existing = try? await js.bucketStatus(KVAllowlistStore.Bucket.users.rawValue)
+        let store = try await KVAllowlistStore(
+            connection: connection, configuration: KVStoreConfiguration(replicas: kvReplicas ?? 1, wait: wait), createBuckets: false)
+        if let kvReplicas, let existing = try? await store.jetStream.bucketStatus(KVAllowlistStore.Bucket.users.rawValue),
+            existing.replicas != kvReplicas
         {
-            replicas = existing.replicas
+            throw ServeError.invalid(
+                "the buckets have \(existing.replicas) replica\(existing.replicas == 1 ? "" : "s"), not --kv-replicas \(kvReplicas): "
+                    + "a command never changes them (serve creates buckets with its own --kv-replicas)")
         }
-        return try await KVAllowlistStore(connection: connection, configuration: KVStoreConfiguration(replicas: replicas, wait: wait))
+        return store
     }
 }
 

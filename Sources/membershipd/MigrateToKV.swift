@@ -13,10 +13,10 @@ struct MigrateToKV: AsyncParsableCommand {
 
     @Option(help: "The SQLite allowlist to copy.") var db: String
     @OptionGroup var kv: KVOptions
-    @Option(help: "Replicas for buckets this creates (overrides --kv-replicas).") var replicas: Int?
+    @Option(help: "Replicas the buckets must have (same as --kv-replicas; checked, never changed).") var replicas: Int?
 
     func run() async throws {
-        var kvOptions = kv
+        var kvOptions = try kv.resolved()
         if let replicas { kvOptions.kvReplicas = replicas }
         _ = try kvOptions.connectOptions(name: "membershipd-migrate")  // refuse bad flags before touching anything
         let source = try SQLiteAllowlistStore(path: db, create: false)
@@ -26,7 +26,7 @@ struct MigrateToKV: AsyncParsableCommand {
         let copy = try await AllowlistCopy.run(from: source, to: target, progress: Self.progress)
         print(copy.report)
         print(await ReplicationReport.line(target, .users))
-        print(try await ChangeConfirmation.of(target, options: StoreOptions()).waitForNodes())
+        print(try await ChangeConfirmation.of(target, sqlitePath: nil).waitForNodes())
     }
 
     /// One line on stderr every 1,000 records and at the end of each kind.
@@ -47,7 +47,7 @@ struct ClusterCommand: AsyncParsableCommand {
         @OptionGroup var kv: KVOptions
 
         func run() async throws {
-            let store = try await kv.open(name: "membershipd-status")
+            let store = try await kv.resolved().open(name: "membershipd-status")
             var lines: [String] = []
             for bucket in KVAllowlistStore.Bucket.allCases { lines.append(await ReplicationReport.line(store, bucket)) }
             lines.append(contentsOf: await Self.nodeLines(store))

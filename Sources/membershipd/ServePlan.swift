@@ -104,6 +104,11 @@ struct ServePlan {
             host: options.bind, clientPort: options.natsPort, tls: tls,
             jetStreamDirectory: Self.absolute(options.natsStore), pidFile: "\(stateDir)/nats-server.pid",
             log: logOptions, cluster: try ClusterPlan.make(options), version: executable.version)
+        try NodeRecord(
+            store: options.store, db: Self.absolute(options.db), natsURL: "tls://\(Loopback.connectHost(options.bind)):\(options.natsPort)",
+            ca: tls.ca, clientCert: internalClientTLS.cert, clientKey: internalClientTLS.key,
+            internalIDFile: Self.absolute(options.internalIDFile), serverName: settings.serverName, clusterName: options.clusterName
+        ).write(stateDirectory: stateDir)
         let configFile = "\(stateDir)/nats-server.conf"
         let controller = NatsServerController(executable: executable, configFile: configFile)
         let internalNats = try internalConnectOptions(identity)

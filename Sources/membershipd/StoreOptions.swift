@@ -1,27 +1,81 @@
 import ArgumentParser
+import Foundation
 import UnibusCore
 import UnibusStoreKV
 import UnibusStoreSQLite
 
 /// Where the allowlist lives for an operator command (contract: STORE = --db PATH | --store kv KV).
+///
+/// With no store flag the command uses the store of this machine's node, found through the
+/// record `serve` writes (``NodeRecord``), so `sudo membershipd user add …` on a deployed node
+/// needs no flags. A flag naming a store the running node does not use is refused: a change
+/// there would reach no node. Only an explicit `--db` may create a SQLite file.
 struct StoreOptions: ParsableArguments {
     static let defaultDB = "./local_files/unibus.db"
 
-    @Option(name: .long, help: "SQLite allowlist file.")
-    var db: String = defaultDB
-    @Option(name: .long, help: "sqlite (the --db file) or kv (the live JetStream KV of a running node).")
-    var store = "sqlite"
+    @Option(help: "SQLite allowlist file (default: the store of this machine's node, else \(defaultDB)).")
+    var db: String?
+    @Option(help: "sqlite or kv (default: what this machine's node serves, else sqlite).")
+    var store: String?
     @OptionGroup var kv: KVOptions
 
-    var isKV: Bool { store == "kv" }
+    /// The store a command works on, decided once from the flags and the node record.
+    enum Target {
+        case sqlite(path: String, mayCreate: Bool)
+        case kv(KVOptions)
+    }
 
-    /// Opens the store. Only the default SQLite location may have its directory created.
-    func open(create: Bool) async throws -> any AllowlistStore {
-        switch store {
-        case "sqlite": return try SQLiteAllowlistStore(path: db, create: create, createDirectory: create && db == Self.defaultDB)
-        case "kv": return try await kv.open()
-        default: throw ServeError.invalid("--store must be sqlite or kv, not '\(store)'")
+    /// - Throws: `ServeError.invalid` for a bad `--store`, a store the running node does not use,
+    ///   or no store at all (no flag, no node record, no default file).
+    func target() throws -> Target {
+        if let store, store != "sqlite" && store != "kv" { throw ServeError.invalid("--store must be sqlite or kv, not '\(store)'") }
+        let found = try FoundNodeRecord.find()
+        let kind = store ?? (db != nil ? "sqlite" : found?.record.store ?? "sqlite")
+        if let found, found.running { try refuseOtherStore(kind: kind, node: found) }
+        if kind == "kv" { return .kv(kv.completed(by: found?.record)) }
+        if let db { return .sqlite(path: db, mayCreate: true) }
+        if let found, found.record.store == "sqlite" { return .sqlite(path: found.record.db, mayCreate: false) }
+        guard FileManager.default.fileExists(atPath: Self.defaultDB) else {
+            throw ServeError.invalid(
+                "no allowlist here: \(Self.defaultDB) does not exist in \(FileManager.default.currentDirectoryPath) and no node record is in "
+                    + NodeRecord.searchDirectories.joined(separator: " or ")
+                    + "; run this on a node (as root or its service user), or name the store with --db PATH or --store kv")
         }
+        return .sqlite(path: Self.defaultDB, mayCreate: false)
+    }
+
+    /// A running node on this machine serves one store; a flag naming another is a mistake.
+    private func refuseOtherStore(kind: String, node: FoundNodeRecord) throws {
+        let record = node.record
+        switch (kind, record.store) {
+        case ("sqlite", "kv"):
+            throw ServeError.invalid(
+                "the node on this machine (\(node.path)) serves the JetStream KV allowlist, not \(db ?? Self.defaultDB): "
+                    + "a change there would reach no node; leave out --db and --store to use the node's store")
+        case ("sqlite", _) where db.map(ServePlan.absolute) ?? record.db != record.db:
+            throw ServeError.invalid(
+                "the node on this machine (\(node.path)) serves \(record.db), not \(db ?? ""): a change there would reach no node; "
+                    + "leave out --db to use the node's store")
+        case ("kv", "sqlite") where kv.natsURL == nil:
+            throw ServeError.invalid(
+                "the node on this machine (\(node.path)) serves the SQLite file \(record.db), not the KV: leave out --store, "
+                    + "or give --nats-url of a KV node")
+        default: return
+        }
+    }
+
+    /// Opens the store. `create` (add, import) may create only a SQLite file named with --db.
+    func open(create: Bool) async throws -> any AllowlistStore {
+        switch try target() {
+        case .sqlite(let path, let mayCreate): return try SQLiteAllowlistStore(path: path, create: create && mayCreate)
+        case .kv(let options): return try await options.open()
+        }
+    }
+
+    /// The SQLite file a command wrote, for its confirmation; nil for the KV.
+    var sqlitePath: String? {
+        guard case .sqlite(let path, _) = try? target() else { return nil }
+        return path
     }
 
     /// After a KV write, the users bucket's replication (leader, followers current).

@@ -35,7 +35,7 @@ extension UserCommand {
             try await opened.addUser(user)
             print("added \(user.handle) (\(user.role.rawValue)) sign-pub \(user.signPub) nkey \(user.nkey)")
             if let report = await store.replicationReport(opened) { print(report) }
-            print(try await ChangeConfirmation.of(opened, options: store).waitForNodes())
+            print(try await ChangeConfirmation.of(opened, sqlitePath: store.sqlitePath).waitForNodes())
         }
     }
 
@@ -67,7 +67,7 @@ extension UserCommand {
             let revoked = try await opened.revokeUser(target.signPub, at: Date())
             print("revoked \(revoked.handle) sign-pub \(revoked.signPub)")
             if let report = await store.replicationReport(opened) { print(report) }
-            print(try await ChangeConfirmation.of(opened, options: store).waitForNodes())
+            print(try await ChangeConfirmation.of(opened, sqlitePath: store.sqlitePath).waitForNodes())
         }
     }
 }

@@ -24,7 +24,7 @@ extension UserCommand {
             let outcome = try await opened.importUsers(users)
             print("imported \(outcome.added) users (\(outcome.alreadyPresent) already present) from \(file)")
             if let report = await store.replicationReport(opened) { print(report) }
-            print(try await ChangeConfirmation.of(opened, options: store).waitForNodes())
+            print(try await ChangeConfirmation.of(opened, sqlitePath: store.sqlitePath).waitForNodes())
         }
     }
 }

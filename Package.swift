@@ -17,6 +17,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
@@ -62,11 +63,14 @@ let package = Package(
             dependencies: ["UnibusCore", "UnibusNats"],
             swiftSettings: upcoming
         ),
-        // The nats-server child process: version detection, config files, reloads.
+        // The nats-server child process: version detection, config files, reloads; and the TLS
+        // material nodes need (CAs, server, client and route certificates; swift-certificates).
         .target(
             name: "UnibusSupervisor",
             dependencies: [
                 "UnibusCore",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -3,14 +3,19 @@
 # Debian 12 node needs no Swift toolchain. Then checks what the binary still loads at run time:
 # only Debian libraries from the allow-list below, and no RUNPATH into a toolchain.
 #
-#   scripts/build-release.sh            # → .build-release/release/membershipd
+#   scripts/build-release.sh                  # → .build-release/release/membershipd
+#   scripts/build-release.sh --check BINARY   # only the check (the test suite's static debug build)
 #
 # Environment: RELEASE_SCRATCH_PATH (default .build-release).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scratch="${RELEASE_SCRATCH_PATH:-.build-release}"
-swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product membershipd >&2
-binary="$(swift build -c release --static-swift-stdlib --scratch-path "$scratch" --show-bin-path)/membershipd"
+if [ "${1:-}" = "--check" ]; then
+  binary="${2:?--check needs the binary}"
+else
+  scratch="${RELEASE_SCRATCH_PATH:-.build-release}"
+  swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product membershipd >&2
+  binary="$(swift build -c release --static-swift-stdlib --scratch-path "$scratch" --show-bin-path)/membershipd"
+fi
 
 # Debian 12 packages a node installs anyway (libc6, libstdc++6, libgcc-s1, zlib1g, libnats3.4,
 # libssl3 via libnats, libsqlite3-0 is not needed: GRDB links the system SQLite from libsqlite3-0).

@@ -5,6 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 swift format lint --strict -r Sources Tests
 swift build --build-tests
+# The suite runs membershipd as nodes run it: the Swift runtime linked in statically (only a
+# relink). scripts/build-release.sh checks that binary's libraries against the Debian allow-list.
+swift build --static-swift-stdlib --product membershipd
+scripts/build-release.sh --check .build/debug/membershipd
 # Python test peers (nats-py, nkeys, the newer nats-server) come from the venv setup-debian.sh made.
 if [ -x .venv/bin/python3 ]; then export UNIBUS_PYTHON="$PWD/.venv/bin/python3"; fi
 # One suite at a time: most suites start real nats-server/membershipd processes, and on a 2-core

@@ -1,5 +1,9 @@
 public import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Files holding secrets or naming them: written 0600 and atomically, read only when 0600.
 public enum SecureFile {
     /// Writes `contents` to a temporary 0600 file beside `path`, syncs it, and renames it into place.

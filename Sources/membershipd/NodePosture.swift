@@ -118,22 +118,8 @@ actor NodePosture {
 
 /// The server certificate's notAfter, read with openssl (nil if it cannot be read).
 enum CertificateExpiry {
+    /// The certificate's notAfter, ISO 8601; nil when the file is not a readable certificate.
     static func of(_ file: String) -> String? {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["openssl", "x509", "-noout", "-enddate", "-in", file]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return nil }
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        guard p.terminationStatus == 0, let value = text.split(separator: "=", maxSplits: 1).last else { return nil }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "MMM d HH:mm:ss yyyy zzz"
-        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "  ", with: " ")
-        return formatter.date(from: trimmed).map { ISO8601DateFormatter().string(from: $0) } ?? trimmed
+        CertificateFile.expiry(file).map { ISO8601DateFormatter().string(from: $0) }
     }
 }

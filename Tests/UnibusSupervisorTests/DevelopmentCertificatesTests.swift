@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import UnibusSupervisor
 
-/// Runs the real `openssl` CLI (a runtime dependency of membershipd's default mode).
+/// Material made in Swift, checked with the `openssl` CLI as an independent verifier.
 @Suite struct DevelopmentCertificatesTests {
     static let hostName = "unibus-test.example"
 
@@ -101,10 +101,10 @@ import UnibusSupervisor
         try withTemporaryDirectory { dir in
             let (paths, _) = try DevelopmentCertificates.ensure(in: dir, hostName: Self.hostName)
             try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: paths.clientKey.path)
-            #expect(throws: DevelopmentCertificatesError.insecureKey(path: paths.clientKey.path, mode: 0o644)) {
+            #expect(throws: PKIError.insecureKey(path: paths.clientKey.path, mode: 0o644)) {
                 try DevelopmentCertificates.ensure(in: dir, hostName: Self.hostName)
             }
-            let message = DevelopmentCertificatesError.insecureKey(path: paths.clientKey.path, mode: 0o644).description
+            let message = PKIError.insecureKey(path: paths.clientKey.path, mode: 0o644).description
             #expect(message.contains("chmod 600 \(paths.clientKey.path)"))
         }
     }
@@ -114,7 +114,7 @@ import UnibusSupervisor
             let (paths, _) = try DevelopmentCertificates.ensure(in: dir, hostName: Self.hostName)
             try FileManager.default.removeItem(at: paths.caKey)
             #expect(
-                throws: DevelopmentCertificatesError.caKeyMissing(
+                throws: PKIError.keyMissing(
                     certificate: paths.caCert.path, key: paths.caKey.path)
             ) {
                 try DevelopmentCertificates.ensure(in: dir, hostName: Self.hostName)
@@ -122,29 +122,9 @@ import UnibusSupervisor
         }
     }
 
-    @Test func reportsAMissingOpenSSL() throws {
-        try withTemporaryDirectory { dir in
-            #expect(throws: DevelopmentCertificatesError.opensslNotFound("/nonexistent/openssl")) {
-                try DevelopmentCertificates.ensure(in: dir, hostName: Self.hostName, openssl: "/nonexistent/openssl")
-            }
-            let contents = try FileManager.default.contentsOfDirectory(atPath: dir.path)
-            #expect(contents.isEmpty)
-        }
-    }
-
-    @Test func anOpenSSLFailureLeavesNothingBehind() throws {
-        try withTemporaryDirectory { dir in
-            #expect(throws: DevelopmentCertificatesError.opensslFailed(command: "genpkey", status: 1, stderr: "")) {
-                try DevelopmentCertificates.ensure(in: dir, hostName: Self.hostName, openssl: "/bin/false")
-            }
-            let contents = try FileManager.default.contentsOfDirectory(atPath: dir.path)
-            #expect(contents.isEmpty)
-        }
-    }
-
     @Test func refusesAnInvalidHostName() throws {
         try withTemporaryDirectory { dir in
-            #expect(throws: DevelopmentCertificatesError.invalidHostName("bad host,name")) {
+            #expect(throws: PKIError.invalidName("bad host,name")) {
                 try DevelopmentCertificates.ensure(in: dir, hostName: "bad host,name")
             }
         }

@@ -46,6 +46,16 @@ struct ClusterUpgradeTests {
         let bob = Fixture.keyPair(2), eve = Fixture.keyPair(3)
         let legacy = try legacyCluster()
         let flags = kvFlags(dirs[0], port: legacy[0].port)
+        // What the old serve did at start: create the buckets at R3 (this version's CLI never creates them).
+        let tls = dirs[0].file("local_files/tls")
+        var bootstrap = NatsConnectOptions(servers: ["tls://127.0.0.1:\(legacy[0].port)"], name: "legacy-serve", timeout: .seconds(3))
+        bootstrap.tls = NatsTLSFiles(caFile: "\(tls)/ca.crt", certFile: "\(tls)/client.crt", keyFile: "\(tls)/client.key")
+        let identity = try InternalIdentityFile.load(dirs[0].file("local_files/internal.id"))
+        bootstrap.nkey = NatsNKeyCredentials(publicKey: identity.nkey, seed: try NatsNKeySeed(identity.seed))
+        #expect(
+            await eventually(timeout: .seconds(30)) {
+                (try? await KVAllowlistStore.connect(bootstrap, configuration: KVStoreConfiguration(replicas: 3))) != nil
+            })
         // Writes through the old cluster (the CLI of this version speaks to it: same identity, same buckets).
         for (handle, pair, role) in [("ana", Fixture.keyPair(1), "admin"), ("bob", bob, "member"), ("eve", eve, "member")] {
             var added: CLIResult?

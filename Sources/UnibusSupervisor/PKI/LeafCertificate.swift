@@ -50,7 +50,8 @@ public enum LeafCertificate {
     }
 
     /// Makes `files` hold a current certificate for `profile` issued by `ca`. An existing key is
-    /// kept (unless `.replace`); a missing or expiring certificate is re-issued for it.
+    /// kept (unless `.replace`); a missing or expiring certificate (within 30 days, or half its
+    /// lifetime for `days` under 60) is re-issued for it.
     public static func ensure(
         _ files: KeyPairFiles, profile: LeafProfile, ca: CertificateAuthority, days: Int = defaultDays, policy: Policy,
         now: Date = Date()
@@ -72,7 +73,7 @@ public enum LeafCertificate {
             guard existing.publicKey == key.publicKey else { throw .keyMismatch(certificate: files.certificate, key: files.key) }
             if let difference = Self.difference(existing, profile: profile, ca: ca) {
                 if case .refuseChanges = policy { throw .differs(certificate: files.certificate, reason: difference) }
-            } else if existing.notValidAfter.timeIntervalSince(now) >= CertificateAuthority.renewalMargin {
+            } else if existing.notValidAfter.timeIntervalSince(now) >= min(CertificateAuthority.renewalMargin, TimeInterval(days) * 43_200) {
                 return .kept
             }
         }

@@ -106,25 +106,30 @@ node_env() { # NAME HOST
     "$1" "$2" "$CLUSTER_NAME" "$routes" "$NATS_PORT" "$HTTP_PORT" "$CLUSTER_PORT"
 }
 
+# Checked on every node before anything changes on any node (and again by install.sh).
+preflight_checks() { # NAME
+  printf 'node=%q\nstart=%q\n' "$1" "$start"
+  cat <<'EOF'
+if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null; then
+  echo "error: $node: $(id -un) is not root and sudo is not installed there" >&2; exit 1
+fi
+if [ "$start" = 1 ] && [ ! -d /run/systemd/system ]; then
+  echo "error: $node: systemd is not running there (no /run/systemd/system), so membershipd-cluster cannot be started; rerun with --no-start to install without starting" >&2; exit 1
+fi
+command -v dpkg-query >/dev/null || { echo "error: $node: not a Debian system (no dpkg-query)" >&2; exit 1; }
+EOF
+}
+
 # What runs on a node (as SSH_USER, from its staging directory, which it removes on exit).
 install_script() { # NAME
   printf '#!/usr/bin/env bash\n# membershipd-cluster install for node %s (written by cluster/deploy-cluster.sh)\n' "$1"
-  printf 'node=%q\nstart=%q\n' "$1" "$start"
+  echo 'set -euo pipefail'
+  preflight_checks "$1"
   cat <<'EOF'
-set -euo pipefail
 stage="$(cd "$(dirname "$0")" && pwd)"
 trap 'rm -rf -- "$stage"' EXIT
 cd "$stage"
-if [ "$(id -u)" -eq 0 ]; then
-  as_root() { "$@"; }
-else
-  command -v sudo >/dev/null || { echo "error: $node: $(id -un) is not root and sudo is not installed" >&2; exit 1; }
-  as_root() { sudo "$@"; }
-fi
-if [ "$start" = 1 ] && [ ! -d /run/systemd/system ]; then
-  echo "error: $node: systemd is not running here (no /run/systemd/system), so membershipd-cluster cannot be started; nothing was installed. Rerun with --no-start to install only." >&2
-  exit 1
-fi
+if [ "$(id -u)" -eq 0 ]; then as_root() { "$@"; }; else as_root() { sudo "$@"; }; fi
 missing=""
 for p in nats-server libnats3.4 libsqlite3-0; do
   dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -qx 'install ok installed' || missing="$missing $p"
@@ -136,10 +141,13 @@ if [ -n "$missing" ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y $missing
 fi
 # Debian's nats-server.service listens on 127.0.0.1:4222 without our ACLs: never run it beside ours.
-if [ -d /run/systemd/system ]; then
-  as_root systemctl disable --now nats-server.service
-elif command -v systemctl >/dev/null; then
-  as_root systemctl disable nats-server.service || echo "warning: $node: could not disable nats-server.service" >&2
+# (Without a running systemd, systemctl edits the links under /etc only.)
+if command -v systemctl >/dev/null && systemctl list-unit-files nats-server.service >/dev/null 2>&1; then
+  if [ -d /run/systemd/system ]; then
+    as_root systemctl disable --now nats-server.service
+  else
+    as_root systemctl disable nats-server.service
+  fi
 fi
 getent group unibus >/dev/null || as_root groupadd --system unibus
 id -u unibus >/dev/null 2>&1 || as_root useradd --system --gid unibus --home-dir /var/lib/unibus --no-create-home --shell /usr/sbin/nologin unibus
@@ -186,6 +194,22 @@ cleanup() {
 }
 trap cleanup EXIT
 if [ "$run" = 1 ]; then work="$(mktemp -d "${TMPDIR:-/tmp}/unibus-deploy.XXXXXX")"; fi
+
+echo "== preflight (every node, before anything changes)"
+for i in 1 2 3; do
+  name_var="NODE${i}_NAME"; host_var="NODE${i}_HOST"
+  n="${!name_var}"; h="${!host_var}"; target="$SSH_USER@$h"
+  if [ "$run" = 0 ]; then
+    show ssh "${ssh_opts[@]}" "$target" "bash -s" "<" "<preflight of $n>"
+    continue
+  fi
+  preflight_checks "$n" | ssh "${ssh_opts[@]}" "$target" "bash -s" || die "$n: the preflight on $target failed (see above); nothing was changed"
+  echo "$n: ok"
+done
+if [ "$run" = 0 ]; then
+  echo "  preflight of <node>:"
+  preflight_checks "<node>" | sed 's/^/    | /'
+fi
 
 for i in 1 2 3; do
   name_var="NODE${i}_NAME"; host_var="NODE${i}_HOST"

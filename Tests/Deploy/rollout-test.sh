@@ -211,7 +211,17 @@ for i in 1 2 3; do
   sd="$d/etc/ssh/rollout-test"
   mkdir -m 0755 "$sd"
   ssh-keygen -q -t ed25519 -N '' -C "rollout-test-h$i" -f "$sd/ssh_host_ed25519_key"
-  install -m 0600 "$T/ssh/id_ed25519.pub" "$sd/authorized_keys"
+  # sshd reads authorized keys as the user logging in: root and "deployer" (a sudo user).
+  install -m 0644 "$T/ssh/id_ed25519.pub" "$sd/authorized_keys"
+  # Only in the host's copy of /etc: its name, an unlocked root (key login only) and a sudo user.
+  printf '%s rollout-h%s\n' "$addr" "$i" >> "$d/etc/hosts"
+  sed -i 's/^root:![^:]*:/root:*:/' "$d/etc/shadow"
+  echo 'deployer:x:2999:2999:rollout test sudo user:/var/tmp:/bin/bash' >> "$d/etc/passwd"
+  echo 'deployer:x:2999:' >> "$d/etc/group"
+  echo 'deployer:*:19000:0:99999:7:::' >> "$d/etc/shadow"
+  mkdir -p "$d/etc/sudoers.d"
+  echo 'deployer ALL=(ALL) NOPASSWD: ALL' > "$d/etc/sudoers.d/deployer"
+  chmod 0440 "$d/etc/sudoers.d/deployer"
   printf '%s %s\n' "$addr" "$(cut -d' ' -f1,2 "$sd/ssh_host_ed25519_key.pub")" >> "$T/ssh/known_hosts"
   cat > "$sd/sshd_config" <<EOF
 ListenAddress $addr
@@ -370,25 +380,45 @@ expected='750 root:unibus /etc/unibus
 644 root:root /etc/systemd/system/membershipd-cluster.service
 644 root:root /etc/systemd/system/membershipd-cluster.service.d/nats-monitor.conf'
 paths="$(printf '%s\n' "$expected" | cut -d' ' -f3 | tr '\n' ' ')"
-for i in 1 2 3; do
-  n="${nodes[$((i - 1))]}"
-  # shellcheck disable=SC2086
-  got="$(in_host "$i" stat -c '%a %U:%G %n' $paths 2>&1)" || fail "host $i: missing files: $got"
-  [ "$got" = "$expected" ] || fail "host $i: owners and modes differ:$(diff <(echo "$expected") <(echo "$got") | sed 's/^/ /')"
-  in_host "$i" cmp -s /etc/unibus/internal.id /dev/stdin < "$pki/$n/internal.id" || fail "host $i: /etc/unibus/internal.id is not $n's"
-  in_host "$i" cmp -s /usr/local/bin/membershipd /dev/stdin < "$binary" || fail "host $i: /usr/local/bin/membershipd is not the binary deployed"
-  in_host "$i" cmp -s /etc/systemd/system/membershipd-cluster.service /dev/stdin < "$repo/cluster/membershipd-cluster.service" ||
-    fail "host $i: the installed unit is not cluster/membershipd-cluster.service"
-  in_host "$i" grep -qx "NODE_HOST=$net.$i" /etc/unibus/node.env || fail "host $i: node.env does not name its host"
-  in_host "$i" sh -c '[ -z "$(ls -A /tmp)" ]' || fail "host $i: the deploy left files in /tmp: $(in_host "$i" ls -A /tmp)"
-  in_host "$i" getent passwd unibus >/dev/null || fail "host $i: no unibus user"
-  lddout="$(in_host "$i" ldd /usr/local/bin/membershipd 2>&1)" || fail "host $i: ldd failed: $lddout"
-  if grep -qiE 'not found|swift' <<<"$lddout"; then fail "host $i: the binary needs what the host lacks: $(grep -iE 'not found|swift' <<<"$lddout")"; fi
-done
+check_installed() {
+  local i n got
+  for i in 1 2 3; do
+    n="${nodes[$((i - 1))]}"
+    # shellcheck disable=SC2086
+    got="$(in_host "$i" stat -c '%a %U:%G %n' $paths 2>&1)" || fail "host $i: missing files: $got"
+    [ "$got" = "$expected" ] || fail "host $i: owners and modes differ:$(diff <(echo "$expected") <(echo "$got") | sed 's/^/ /')"
+    in_host "$i" cmp -s /etc/unibus/internal.id /dev/stdin < "$pki/$n/internal.id" || fail "host $i: /etc/unibus/internal.id is not $n's"
+    in_host "$i" cmp -s /usr/local/bin/membershipd /dev/stdin < "$binary" || fail "host $i: /usr/local/bin/membershipd is not the binary deployed"
+    in_host "$i" cmp -s /etc/systemd/system/membershipd-cluster.service /dev/stdin < "$repo/cluster/membershipd-cluster.service" ||
+      fail "host $i: the installed unit is not cluster/membershipd-cluster.service"
+    in_host "$i" grep -qx "NODE_HOST=$net.$i" /etc/unibus/node.env || fail "host $i: node.env does not name its host"
+    in_host "$i" sh -c '[ -z "$(ls -A /tmp)" ]' || fail "host $i: the deploy left files in /tmp: $(in_host "$i" ls -A /tmp)"
+    in_host "$i" getent passwd unibus >/dev/null || fail "host $i: no unibus user"
+    lddout="$(in_host "$i" ldd /usr/local/bin/membershipd 2>&1)" || fail "host $i: ldd failed: $lddout"
+    if grep -qiE 'not found|swift' <<<"$lddout"; then fail "host $i: the binary needs what the host lacks: $(grep -iE 'not found|swift' <<<"$lddout")"; fi
+  done
+}
+check_installed
 ok "on all three: $(printf '%s\n' "$expected" | wc -l) paths with the expected owner and mode; internal.id, binary, unit match; /tmp empty"
 ok "the binary loads only: $(awk '{print $1}' <<<"$lddout" | sed 's|.*/||' | tr '\n' ' ')"
 [ "$real_before" = "$(machine_state)" ] || fail "the deploy changed this machine: before '$real_before', after '$(machine_state)'"
 ok "this machine is unchanged (no unibus user, /etc/unibus, membershipd or unit added)"
+
+say "   again, as a sudo user (SSH_USER=deployer): a re-run over an installed cluster"
+sed 's/^SSH_USER=.*/SSH_USER=deployer/' "$envf" > "$T/nodes-sudo.env"
+# Remove two files the re-run must put back, through sudo, with their owners and modes.
+for i in 1 2 3; do on_node "$i" 'rm /usr/local/bin/membershipd /etc/unibus/internal.id'; done
+rc=0
+TMPDIR="$T/deploy-tmp" timeout 150 "$deploy" --env "$T/nodes-sudo.env" --pki "$pki" --ssh-config "$ssh_cfg" \
+  --binary "$binary" --yes --no-start > "$T/deploy.log" 2>&1 || rc=$?
+sed 's/^/    | /' "$T/deploy.log"
+[ "$rc" = 0 ] || fail "deploy-cluster.sh --yes --no-start as deployer (sudo) exited $rc"
+[ -z "$(ls -A "$T/deploy-tmp")" ] || fail "the deploy left local temporary files: $(ls -A "$T/deploy-tmp")"
+check_installed
+for i in 1 2 3; do
+  grep -q 'Accepted publickey for deployer ' "$T/h$i/sshd.log" || fail "host $i: the re-run did not log in as deployer"
+done
+ok "the re-run as deployer (sudo) exited 0 and put back the removed binary and internal.id; owners, modes, contents as before; no temporary file left"
 
 # --- 5. membershipd as the unit runs it -------------------------------------------------------
 say "5. membershipd on each host with the installed unit's command line"

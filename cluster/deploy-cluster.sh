@@ -84,7 +84,7 @@ source_of() {
 }
 
 if [ "$run" = 1 ]; then
-  [ -f "$binary" ] && [ -x "$binary" ] || die "$binary not found or not executable; build it with scripts/build-release.sh or pass --binary"
+  { [ -f "$binary" ] && [ -x "$binary" ]; } || die "$binary not found or not executable; build it with scripts/build-release.sh or pass --binary"
   missing=()
   for n in "$NODE1_NAME" "$NODE2_NAME" "$NODE3_NAME"; do
     for f in "${staged_names[@]}"; do
@@ -189,6 +189,7 @@ work=""
 remote_target=""
 remote_dir=""
 cleanup() {
+  # shellcheck disable=SC2029  # remote_dir is mktemp's answer, checked to be /tmp/unibus-deploy.X
   if [ -n "$remote_dir" ]; then ssh "${ssh_opts[@]}" "$remote_target" "rm -rf -- $remote_dir" >/dev/null 2>&1 || true; fi
   if [ -n "$work" ]; then rm -rf -- "$work"; fi
 }
@@ -244,6 +245,7 @@ for i in 1 2 3; do
   # A terminal (when there is one) lets sudo ask for a password.
   tty_opt=()
   if [ -t 0 ]; then tty_opt=(-t); fi
+  # shellcheck disable=SC2029
   ssh "${tty_opt[@]}" "${ssh_opts[@]}" "$target" "bash $remote_dir/install.sh" || die "$n: the install on $target failed (see above)"
   remote_dir=""   # install.sh removed it
   rm -rf -- "$stage"

@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
 # Proves the cluster rollout from the repo on three test hosts:
 #   1. three hosts, each a network namespace (its own address on a private bridge) with its own
-#      mount namespace: private /etc (a copy), /usr/local/bin, /var/lib/unibus, /tmp, /run, /root,
-#      /var/log; the Swift toolchain hidden under an empty tmpfs; everything else read-only, so
-#      the rollout cannot write to this machine;
-#   2. an sshd per host (throwaway host and user keys), an ssh client config for it;
+#      mount namespace: private /etc (a copy), /usr/local/bin, /var/lib/unibus, /tmp, /var/tmp,
+#      /run, /root, /var/log; the Swift toolchain hidden under an empty tmpfs; everything else
+#      read-only, so the rollout cannot write to this machine;
+#   2. an sshd per host (throwaway host and user keys) and an ssh client config for them;
 #   3. a nodes.env, the cluster material, cluster/deploy-cluster.sh: the dry run (no build, no
-#      material, nothing touched), the refusal to start without systemd, then
-#      --yes --no-start over ssh; what it installed is checked file by file;
-#   4. membershipd started on each host with the installed unit's command line (ExecStart with
-#      node.env and the drop-in's Environment=, User=/Group=, WorkingDirectory=, ProtectSystem=
-#      strict/ReadWritePaths=/PrivateTmp=/ProtectHome=/NoNewPrivileges= emulated);
-#   5. the cluster forms: /healthz 200 on all three; systemd-analyze verify on the unit;
-#   6. the on-node CLI over ssh, with no store flags: first admin, a member, the list, a refusal;
-#   7. SIGTERM: each membershipd exits 0 and leaves nothing running; then everything the test
-#      made is removed and checked gone.
+#      material, nothing run, no temporary file), the refusal to start without systemd (nothing
+#      changed), then --yes --no-start over ssh as root;
+#   4. what it installed, file by file (owners, modes, contents, no temporary file, the binary
+#      loads only Debian libraries); a re-run as a sudo user puts back what was removed;
+#   5. membershipd started on each host with the installed unit's command line (ExecStart with
+#      node.env and the drop-in's Environment=, User=/Group=, WorkingDirectory=; ProtectSystem=
+#      strict, ReadWritePaths=, PrivateTmp=, ProtectHome=, NoNewPrivileges= emulated);
+#   6. the cluster forms: /healthz 200 on all three; systemd-analyze verify on the unit;
+#   7. the on-node CLI over ssh, from / with no store flags: the first admin (applied on 3/3
+#      nodes), a member, the list, a refusal of a store the node does not use;
+#   8. SIGTERM: each membershipd exits 0 and leaves nothing running. On any exit, everything the
+#      test made is removed and checked gone.
 # Needs root and namespaces; without them it prints SKIP and exits 0. Any failed check: exit 1.
 #
 # Usage: Tests/Deploy/rollout-test.sh [--binary PATH]
@@ -23,6 +26,7 @@
 #                         --static-swift-stdlib: the hosts have no toolchain)
 #   UNIBUS_ROLLOUT_NET    first three octets of the test hosts' /24 (default 10.231.77)
 #   UNIBUS_PYTHON         python with nkeys (default .venv/bin/python3)
+# shellcheck disable=SC2016  # the single-quoted scripts below run in the hosts, expanding there
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 binary="${UNIBUS_DEPLOY_BINARY:-$repo/.build/debug/membershipd}"
@@ -31,7 +35,7 @@ python="${UNIBUS_PYTHON:-$repo/.venv/bin/python3}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --binary) [ $# -ge 2 ] || { echo "error: --binary needs a value" >&2; exit 2; }; binary="$2"; shift 2 ;;
-    -h|--help) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/{/^# shellcheck/d;/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
     *) echo "error: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -48,8 +52,9 @@ skip() { echo "SKIP: $*"; exit 0; }
 
 # --- may this machine run it? (only these cases skip) ---------------------------------------
 [ "$(id -u)" -eq 0 ] || skip "not root: the test makes network and mount namespaces"
-command -v ip >/dev/null && command -v unshare >/dev/null && command -v nsenter >/dev/null ||
-  fail "ip, unshare and nsenter are needed (Debian: iproute2, util-linux; see scripts/setup-debian.sh)"
+for tool in ip unshare nsenter; do
+  command -v "$tool" >/dev/null || fail "$tool not found (Debian: iproute2, util-linux; see scripts/setup-debian.sh)"
+done
 probe_ns="$prefix-probe$$"
 if ! err=$(ip netns add "$probe_ns" 2>&1); then skip "the kernel refused a network namespace: $err"; fi
 probe_ok=1
@@ -436,7 +441,7 @@ service_lines() {
 }
 unit_path=/etc/systemd/system/membershipd-cluster.service
 start_node() { # I
-  local i=$1 svc key val user group wd envfile exec protect rw privtmp home nnp word name
+  local i=$1 svc val user group wd envfile exec protect rw privtmp home nnp word name
   local -a envs=() words=() argv=() assignments=()
   local -A vars=()
   svc="$(in_host "$i" cat "$unit_path" | service_lines)"
@@ -447,7 +452,7 @@ start_node() { # I
   home="$(get ProtectHome)"; nnp="$(get NoNewPrivileges)"
   [ "$(printf '%s\n' "$svc" | grep -c '^ExecStart=')" = 1 ] || fail "the unit needs exactly one ExecStart="
   exec="$(get ExecStart)"
-  [ -n "$user" ] && [ -n "$group" ] && [ -n "$wd" ] || fail "the unit lacks User=, Group= or WorkingDirectory="
+  if [ -z "$user" ] || [ -z "$group" ] || [ -z "$wd" ]; then fail "the unit lacks User=, Group= or WorkingDirectory="; fi
   [[ "$exec" =~ ^/ ]] || fail "ExecStart= with a prefix or a relative path is not handled by this test: $exec"
   [[ "$exec" != *[\"\'\\]* ]] || fail "ExecStart= with quotes or escapes is not handled by this test"
   # Environment= first, then EnvironmentFile= (which wins, as in systemd).
@@ -505,7 +510,7 @@ if [ "$protect" = strict ]; then
     case "$m" in /proc|/proc/*|/sys|/sys/*|/dev|/dev/*) continue ;; esac
     keep=0; for p in $rw; do case "$m" in "$p"|"$p"/*) keep=1 ;; esac; done
     [ "$keep" = 1 ] && continue
-    # A mount hidden under another (e.g. /run/netns under the host'"'"'s own /run) cannot be reached.
+    # A mount hidden under another (e.g. /run/netns, under the private /run) cannot be reached.
     mount -o remount,bind,ro "$m" 2>/dev/null || { [ -e "$m" ] && [ "$(stat -c %m "$m")" = "$m" ] && mount -o remount,bind,ro "$m"; } || true
   done
   for p in / /etc /usr/local/bin /run /var/log; do
@@ -567,7 +572,7 @@ ok "first admin added on host 1, applied on 3/3 nodes"
 cli 2 0 user add --handle alice --sign-pub "$alice_pub" --role member
 ok "alice added on host 2"
 cli 3 0 user list
-grep -q admin <<<"$cli_out" && grep -q alice <<<"$cli_out" || fail "host 3's user list does not show admin and alice"
+if ! grep -q admin <<<"$cli_out" || ! grep -q alice <<<"$cli_out"; then fail "host 3's user list does not show admin and alice"; fi
 ok "host 3 lists admin and alice"
 cli 1 1 user add --db /tmp/x.db --handle bob --sign-pub "$bob_pub" --role member
 ok "a store the node does not use (--db /tmp/x.db) is refused with exit 1"

@@ -6,7 +6,10 @@
 #   scripts/setup-debian.sh --skip-apt        only the rest (Debian's own service, the Python venv)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PACKAGES="libsqlite3-dev sqlite3 libnats-dev libssl-dev nats-server openssl iproute2 util-linux python3-venv"
+# The rollout test (Tests/Deploy/rollout-test.sh) also needs an sshd and client, sudo, curl and
+# systemd's tools (systemctl, systemd-analyze; systemd need not run).
+PACKAGES="libsqlite3-dev sqlite3 libnats-dev libssl-dev nats-server openssl iproute2 util-linux python3-venv \
+openssh-server openssh-client sudo curl systemd"
 case "${1:-}" in
   --print-packages) echo "$PACKAGES"; exit 0 ;;
   --skip-apt|"") ;;

@@ -22,3 +22,7 @@ if pgrep -f 'unibus-test' >/dev/null 2>&1; then
   pgrep -af 'unibus-test' >&2
   exit 1
 fi
+# The cluster rollout from the repo (cluster/deploy-cluster.sh) on three namespace hosts, over ssh,
+# deploying UNIBUS_DEPLOY_BINARY (default .build/debug/membershipd, linked with the Swift runtime
+# statically). Needs root; prints SKIP otherwise.
+Tests/Deploy/rollout-test.sh

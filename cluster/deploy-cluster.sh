@@ -153,6 +153,10 @@ getent group unibus >/dev/null || as_root groupadd --system unibus
 id -u unibus >/dev/null 2>&1 || as_root useradd --system --gid unibus --home-dir /var/lib/unibus --no-create-home --shell /usr/sbin/nologin unibus
 as_root install -d -o unibus -g unibus -m 0700 /var/lib/unibus
 as_root install -d -o root -g unibus -m 0750 /etc/unibus /etc/unibus/tls /etc/unibus/routes
+# Keep the binary this replaces for a rollback (cluster/README.md section 11).
+if [ -f /usr/local/bin/membershipd ] && ! cmp -s membershipd /usr/local/bin/membershipd; then
+  as_root cp -p /usr/local/bin/membershipd /usr/local/bin/membershipd.previous
+fi
 as_root install -o root -g root -m 0755 membershipd /usr/local/bin/membershipd
 as_root install -o root -g unibus -m 0644 ca.crt server.crt /etc/unibus/tls/
 as_root install -o unibus -g unibus -m 0600 server.key /etc/unibus/tls/server.key

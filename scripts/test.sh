@@ -5,10 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 swift format lint --strict -r Sources Tests
 swift build --build-tests
-# The suite runs membershipd as nodes run it: the Swift runtime linked in statically (only a
-# relink). scripts/build-release.sh checks that binary's libraries against the Debian allow-list.
-swift build --static-swift-stdlib --product membershipd
-scripts/build-release.sh --check .build/debug/membershipd
+# The binary nodes run (release, Swift runtime linked in statically, libraries checked against
+# the Debian allow-list): the rollout test at the end deploys it to hosts without a toolchain.
+# Its own scratch path: objects built for a static runtime must never reach the debug build.
+scripts/build-release.sh
 # Python test peers (nats-py, nkeys, the newer nats-server) come from the venv setup-debian.sh made.
 if [ -x .venv/bin/python3 ]; then export UNIBUS_PYTHON="$PWD/.venv/bin/python3"; fi
 # One suite at a time: most suites start real nats-server/membershipd processes, and on a 2-core
@@ -23,6 +23,6 @@ if pgrep -f 'unibus-test' >/dev/null 2>&1; then
   exit 1
 fi
 # The cluster rollout from the repo (cluster/deploy-cluster.sh) on three namespace hosts, over ssh,
-# deploying UNIBUS_DEPLOY_BINARY (default .build/debug/membershipd, linked with the Swift runtime
-# statically). Needs root; prints SKIP otherwise.
-Tests/Deploy/rollout-test.sh
+# deploying the release binary built above to hosts where the Swift toolchain is hidden.
+# Needs root and network namespaces; prints SKIP otherwise.
+Tests/Deploy/rollout-test.sh --binary .build-release/release/membershipd

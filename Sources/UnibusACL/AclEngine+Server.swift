@@ -84,12 +84,13 @@ extension AclEngine {
 
     /// Whether the config file holds `text`. /healthz is unauthenticated and the file is MBs at
     /// 10k users, so it is read again only when its identity changed since it last matched
-    /// (every write membershipd makes is a rename, any other write changes mtime or ctime).
+    /// (every write membershipd makes is a rename, so a new inode; any other write changes the
+    /// size or the modification time).
     private func configOnDiskIs(_ text: String) -> Bool {
-        var st = stat()
-        guard stat(controller.configFile, &st) == 0 else { return false }
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: controller.configFile) else { return false }
         let identity = [
-            Int(st.st_ino), Int(st.st_size), st.st_mtim.tv_sec, st.st_mtim.tv_nsec, st.st_ctim.tv_sec, st.st_ctim.tv_nsec,
+            (attributes[.systemFileNumber] as? NSNumber)?.intValue ?? -1, (attributes[.size] as? NSNumber)?.intValue ?? -1,
+            Int(((attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? -1) * 1_000_000),
         ]
         if let verifiedOnDisk, verifiedOnDisk.identity == identity, verifiedOnDisk.text == text { return true }
         guard (try? String(contentsOfFile: controller.configFile, encoding: .utf8)) == text else { return false }

@@ -29,7 +29,7 @@
 # shellcheck disable=SC2016  # the single-quoted scripts below run in the hosts, expanding there
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
-binary="${UNIBUS_DEPLOY_BINARY:-$repo/.build/debug/membershipd}"
+binary="${UNIBUS_DEPLOY_BINARY:-$repo/.build-release/release/membershipd}"
 net="${UNIBUS_ROLLOUT_NET:-10.231.77}"
 python="${UNIBUS_PYTHON:-$repo/.venv/bin/python3}"
 while [ $# -gt 0 ]; do

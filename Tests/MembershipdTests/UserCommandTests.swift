@@ -237,11 +237,11 @@ struct UserCommandTests {
         #expect(!FileManager.default.fileExists(atPath: dir.file("absent.db")))
     }
 
-    @Test func theDefaultDatabaseIsCreatedUnderLocalFiles() throws {
+    @Test func anExplicitDatabaseIsCreatedPrivate() throws {
         let dir = TempDirectory("cli")
-        let r = try CLI.run(["user", "add", "--handle", "bob", "--sign-pub", Self.fresh, "--role", "member"], cwd: dir.url)
+        let r = try CLI.run(["user", "add", "--handle", "bob", "--sign-pub", Self.fresh, "--role", "member", "--db", dir.file("new.db")])
         #expect(r.status == 0, "\(r.stderr)")
-        let attrs = try FileManager.default.attributesOfItem(atPath: dir.file("local_files/unibus.db"))
+        let attrs = try FileManager.default.attributesOfItem(atPath: dir.file("new.db"))
         #expect(attrs[.posixPermissions] as? Int == 0o600)
     }
 }

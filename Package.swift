@@ -7,6 +7,14 @@ let upcoming: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
+/// UnibusSupervisor reads `struct stat` (SecureFile checks a secret's mode on the opened
+/// descriptor). Which C module clang credits with `stat`'s members differs between debug and
+/// release builds (Glibc, CoreFoundation or CDispatch), so member import visibility cannot be
+/// satisfied for both: this target alone builds without it.
+let upcomingWithoutMemberImportVisibility: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
 
 let package = Package(
     name: "unibus",
@@ -74,7 +82,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: upcoming
+            swiftSettings: upcomingWithoutMemberImportVisibility
         ),
         // The ACL engine: the allowlist in memory, kept current from the store's change stream,
         // rendered per user and applied to nats-server with confirmed generations.

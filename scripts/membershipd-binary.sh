@@ -1,6 +1,6 @@
 # Sourced by the certificate wrappers: sets $membershipd to a built membershipd.
 # Order: $MEMBERSHIPD, the debug build, the release build (scripts/build-release.sh), PATH.
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034  # membershipd is read by the scripts that source this
 find_membershipd() {
   local repo="$1" candidate
   for candidate in "${MEMBERSHIPD:-}" "$repo/.build/debug/membershipd" "$repo/.build-release/release/membershipd" \

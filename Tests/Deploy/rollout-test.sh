@@ -22,8 +22,8 @@
 #
 # Usage: Tests/Deploy/rollout-test.sh [--binary PATH]
 # Environment:
-#   UNIBUS_DEPLOY_BINARY  membershipd to deploy (default .build/debug/membershipd; link it with
-#                         --static-swift-stdlib: the hosts have no toolchain)
+#   UNIBUS_DEPLOY_BINARY  membershipd to deploy (default .build-release/release/membershipd from
+#                         scripts/build-release.sh: the hosts have no toolchain)
 #   UNIBUS_ROLLOUT_NET    first three octets of the test hosts' /24 (default 10.231.77)
 #   UNIBUS_PYTHON         python with nkeys (default .venv/bin/python3)
 # shellcheck disable=SC2016  # the single-quoted scripts below run in the hosts, expanding there
@@ -563,7 +563,15 @@ ok "systemd-analyze verify $unit_path on host 1: clean${verify:+ ($verify)}"
 # --- 7. the on-node CLI over ssh, no store flags ----------------------------------------------
 say "7. the on-node CLI over ssh, from / with no store flags"
 ed25519_pub() { openssl genpkey -algorithm ed25519 2>/dev/null | openssl pkey -pubout -outform DER | tail -c 32 | od -An -tx1 | tr -d ' \n'; }
-admin_pub="$(ed25519_pub)"; alice_pub="$(ed25519_pub)"; bob_pub="$(ed25519_pub)"
+alice_pub="$(ed25519_pub)"; bob_pub="$(ed25519_pub)"
+# The admin's key is kept: after seeding, the admin uses the signed API from outside the hosts.
+(umask 077 && openssl genpkey -algorithm ed25519 -out "$T/admin.pem" 2>/dev/null)
+admin_pub="$(openssl pkey -in "$T/admin.pem" -pubout -outform DER | tail -c 32 | od -An -tx1 | tr -d ' \n')"
+(umask 077 && openssl pkey -in "$T/admin.pem" -outform DER | tail -c 32 | od -An -tx1 | tr -d ' \n' > "$T/admin.seed")
+api() { "$binary" api "$@" --key-file "$T/admin.seed" --url "https://$net.3:$ports_http" --ca "$pki/ca.crt"; }
+rc=0; api_out="$(api GET /v1/me 2>&1)" || rc=$?
+{ [ "$rc" = 1 ] && grep -q '401 unknown-key' <<<"$api_out"; } || fail "before seeding, the admin's signed request should be refused 401 unknown-key (got exit $rc: $api_out)"
+ok "before seeding, the admin's signed request is refused (401 unknown-key, host 3)"
 cli() { # I EXPECTED-EXIT COMMAND...: runs "cd / && membershipd COMMAND" on host I
   local i=$1 want=$2 rc=0 out; shift 2
   say "   ssh $net.$i membershipd $*"
@@ -582,6 +590,13 @@ if ! grep -q admin <<<"$cli_out" || ! grep -q alice <<<"$cli_out"; then fail "ho
 ok "host 3 lists admin and alice"
 cli 1 1 user add --db /tmp/x.db --handle bob --sign-pub "$bob_pub" --role member
 ok "a store the node does not use (--db /tmp/x.db) is refused with exit 1"
+cli 2 0 cluster status
+grep -q 'UNIBUS_users: replicas 3' <<<"$cli_out" || fail "cluster status on host 2 does not show the users bucket at 3 replicas"
+[ "$(grep -c '^node .*current' <<<"$cli_out")" = 3 ] || fail "cluster status on host 2 does not show three nodes with a current ACL"
+ok "cluster status on host 2: buckets at 3 replicas, three nodes current"
+rc=0; api_out="$(api GET /v1/me 2>&1)" || rc=$?
+{ [ "$rc" = 0 ] && grep -q '"admin"' <<<"$api_out"; } || fail "the seeded admin's signed GET /v1/me on host 3 failed (exit $rc): $api_out"
+ok "the seeded admin's signed request is answered on host 3: $(head -c 200 <<<"$api_out")"
 
 # --- 8. stop ----------------------------------------------------------------------------------
 say "8. SIGTERM: membershipd stops its nats-server and exits 0"

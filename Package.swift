@@ -8,9 +8,9 @@ let upcoming: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 /// UnibusSupervisor reads `struct stat` (SecureFile checks a secret's mode on the opened
-/// descriptor). Which C module clang credits with `stat`'s members differs between debug and
-/// release builds (Glibc, CoreFoundation or CDispatch), so member import visibility cannot be
-/// satisfied for both: this target alone builds without it.
+/// descriptor) and the bench reads `timespec`/`rusage`. Which C module clang credits with those
+/// structs' members differs between builds (Glibc, CoreFoundation or CDispatch, by build order),
+/// so member import visibility cannot be satisfied reliably: these two targets build without it.
 let upcomingWithoutMemberImportVisibility: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("InternalImportsByDefault"),
@@ -141,7 +141,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "bench/Sources/unibus-bench",
-            swiftSettings: upcoming
+            swiftSettings: upcomingWithoutMemberImportVisibility
         ),
         .target(
             name: "UnibusTestSupport",

@@ -1,7 +1,10 @@
 internal import CNats
 
 extension NatsJetStream {
-    /// Creates the bucket's stream if it is missing; otherwise checks the existing one.
+    /// Creates the bucket's stream if it is missing; otherwise checks the existing one. An
+    /// existing stream with fewer replicas than `config` and no other difference is raised in
+    /// place (a node that ran alone joins a cluster: R1 → R3); the server refuses that until
+    /// enough peers are routed (reported as unavailable, so the caller retries).
     ///
     /// We create the stream ourselves with `js_AddStream` rather than `js_CreateKeyValue`,
     /// because nats.c 3.4.1 always sets `allow_direct: true` (see ``NatsKVBucketConfig``).
@@ -10,6 +13,12 @@ extension NatsJetStream {
         let outcome = await Self.runKV { () throws(NatsError) -> [String] in
             // Look first: creating over an existing stream with another config fails with a
             // less useful "stream name already in use".
+            if let existing = try Self.existingReplicas(handle, config), existing < config.replicas,
+                try Self.existingDifferences(handle, config)?.allSatisfy({ $0.hasPrefix("replicas is") }) == true
+            {
+                try Self.raiseReplicas(handle, config)
+                return []
+            }
             if let differences = try Self.existingDifferences(handle, config) { return differences }
             let (status, code) = config.withStreamConfig { streamConfig -> (natsStatus, jsErrCode) in
                 var info: UnsafeMutablePointer<jsStreamInfo>?
@@ -30,6 +39,34 @@ extension NatsJetStream {
         case .success(let differences):
             throw .bucketConflict(bucket: config.bucket, stream: config.stream, differences: differences)
         case .failure(let error): throw NatsKVError.classify(error, bucket: config.bucket)
+        }
+    }
+
+    /// The existing stream's replicas, or nil if there is no stream.
+    private static func existingReplicas(_ js: NatsHandle, _ config: NatsKVBucketConfig) throws(NatsError) -> Int? {
+        var info: UnsafeMutablePointer<jsStreamInfo>?
+        var code = jsErrCode(rawValue: 0)
+        let status = js_GetStreamInfo(&info, js.pointer, config.stream, nil, &code)
+        defer { if let info { jsStreamInfo_Destroy(info) } }
+        if status == NATS_NOT_FOUND || code == JSStreamNotFoundErr { return nil }
+        try NatsError.check(status, "read stream \(config.stream) of bucket \(config.bucket)")
+        return Int(info?.pointee.Config?.pointee.Replicas ?? 1)
+    }
+
+    /// Updates the stream to `config` (only its replicas differ): JetStream copies the data to the
+    /// new peers and keeps serving meanwhile.
+    private static func raiseReplicas(_ js: NatsHandle, _ config: NatsKVBucketConfig) throws(NatsError) {
+        let (status, code) = config.withStreamConfig { streamConfig -> (natsStatus, jsErrCode) in
+            var info: UnsafeMutablePointer<jsStreamInfo>?
+            var code = jsErrCode(rawValue: 0)
+            let status = js_UpdateStream(&info, js.pointer, &streamConfig, nil, &code)
+            if let info { jsStreamInfo_Destroy(info) }
+            return (status, code)
+        }
+        guard status == NATS_OK else {
+            throw NatsError(
+                operation: "raise stream \(config.stream) of bucket \(config.bucket) to \(config.replicas) replicas",
+                status: status.rawValue, detail: NatsError.lastErrorText(for: status) + " (JetStream error \(code.rawValue))")
         }
     }
 

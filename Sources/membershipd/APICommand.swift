@@ -22,41 +22,55 @@ struct APICommand: AsyncParsableCommand {
     @Option(help: "CA that signed the node's server certificate.") var ca = "./local_files/tls/ca.crt"
 
     func run() async throws {
-        guard ["GET", "POST", "PUT", "DELETE"].contains(method.uppercased()) else {
-            throw ServeError.invalid("method must be GET, POST, PUT or DELETE, not '\(method)'")
+        let client = try SignedAPIClient(url: url, ca: ca, key: try SigningKeyFile.load(keyFile))
+        let text: String
+        do {
+            text = try await client.send(method, path, body: data.map { Data($0.utf8) })
+        } catch {
+            await client.shutdown()
+            throw error
         }
-        guard path.hasPrefix("/") else { throw ServeError.invalid("path must start with '/', e.g. /v1/me") }
-        let key = try SigningKeyFile.load(keyFile)
+        await client.shutdown()
+        if !text.isEmpty { print(text) }
+    }
+}
+
+/// Signs requests to one control plane (RFC 9421, a fresh nonce each) and sends them.
+final class SignedAPIClient: Sendable {
+    let url: String
+    let authority: String
+    let key: UserKeyPair
+    let http: HTTPClient
+
+    /// - Throws: `ServeError.invalid` for a URL that is not `https://HOST[:PORT]`.
+    init(url: String, ca: String, key: UserKeyPair) throws {
         guard let base = URL(string: url), base.scheme == "https", let host = base.host else {
             throw ServeError.invalid("--url must be https://HOST[:PORT], not '\(url)'")
         }
-        let body = data.map { Data($0.utf8) }
-        if let body, (try? JSONSerialization.jsonObject(with: body)) == nil { throw ServeError.invalid("--data is not valid JSON") }
-        let authority = PublicOrigin(host: host, port: base.port ?? 443).authority  // as the node names its origins
-        let split = path.split(separator: "?", maxSplits: 1).map(String.init)
-        let signed = SignedRequest(
-            method: method.uppercased(), scheme: "https", authority: authority, path: split[0],
-            query: split.count > 1 ? split[1] : nil, headers: [])
-        let headers = try RequestSigner.sign(signed, body: body, with: key, created: Date(), nonce: RequestSigner.randomNonce())
-
+        self.url = url
+        self.key = key
+        authority = PublicOrigin(host: host, port: base.port ?? 443).authority  // as the node names its origins
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .file(ca)
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
-        let text: String
-        do {
-            text = try await send(client, authority: authority, headers: headers, body: body)
-        } catch {
-            try? await client.shutdown()
-            throw error
-        }
-        try? await client.shutdown()
-        if !text.isEmpty { print(text) }
+        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
     }
 
-    /// Sends the signed request; returns the body of a 2xx, throws `APIFailure` otherwise.
-    func send(_ client: HTTPClient, authority: String, headers: RequestSigner.Headers, body: Data?) async throws -> String {
+    func shutdown() async { try? await http.shutdown() }
+
+    /// Sends one signed request; returns the body of a 2xx, throws `APIFailure` otherwise.
+    func send(_ method: String, _ path: String, body: Data?) async throws -> String {
+        let method = method.uppercased()
+        guard ["GET", "POST", "PUT", "DELETE"].contains(method) else {
+            throw ServeError.invalid("method must be GET, POST, PUT or DELETE, not '\(method)'")
+        }
+        guard path.hasPrefix("/") else { throw ServeError.invalid("path must start with '/', e.g. /v1/me") }
+        if let body, (try? JSONSerialization.jsonObject(with: body)) == nil { throw ServeError.invalid("--data is not valid JSON") }
+        let split = path.split(separator: "?", maxSplits: 1).map(String.init)
+        let signed = SignedRequest(
+            method: method, scheme: "https", authority: authority, path: split[0], query: split.count > 1 ? split[1] : nil, headers: [])
+        let headers = try RequestSigner.sign(signed, body: body, with: key, created: Date(), nonce: RequestSigner.randomNonce())
         var request = HTTPClientRequest(url: "https://\(authority)\(path)")
-        request.method = .init(rawValue: method.uppercased())
+        request.method = .init(rawValue: method)
         request.headers.add(name: "Signature-Input", value: headers.signatureInput)
         request.headers.add(name: "Signature", value: headers.signature)
         if let body, let digest = headers.contentDigest {
@@ -66,7 +80,7 @@ struct APICommand: AsyncParsableCommand {
         }
         let response: HTTPClientResponse
         do {
-            response = try await client.execute(request, timeout: .seconds(15))
+            response = try await http.execute(request, timeout: .seconds(15))
         } catch {
             throw ServeError.notAvailable("cannot reach \(url): \(error)")
         }

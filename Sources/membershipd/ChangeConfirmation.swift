@@ -1,5 +1,6 @@
 import Foundation
 import UnibusCore
+import UnibusNats
 import UnibusStoreKV
 import UnibusStoreSQLite
 
@@ -13,11 +14,19 @@ struct ChangeConfirmation {
     let source: any AclChangeSource
     let board: (any AclStatusBoard)?
     let pollInterval: Duration
+    /// Nodes JetStream reports offline (a crashed node's status outlives it by up to 30 s): they
+    /// cannot apply anything, so they are not waited for.
+    var offlineNodes: @Sendable () async -> Set<String> = { [] }
 
     /// For the store a command just wrote to.
     static func of(_ store: any AllowlistStore, sqlitePath: String?) async -> ChangeConfirmation {
         if let kv = store as? KVAllowlistStore {
-            return ChangeConfirmation(source: KVAclSource(store: kv), board: await KVAclStatusBoard.bind(kv), pollInterval: .milliseconds(10))
+            return ChangeConfirmation(
+                source: KVAclSource(store: kv), board: await KVAclStatusBoard.bind(kv), pollInterval: .milliseconds(10),
+                offlineNodes: {
+                    let status = try? await kv.jetStream.bucketStatus(KVAllowlistStore.Bucket.users.rawValue)
+                    return Set(status?.followers.filter(\.offline).map(\.name) ?? [])
+                })
         }
         let path = sqlitePath ?? StoreOptions.defaultDB
         return ChangeConfirmation(
@@ -45,10 +54,14 @@ struct ChangeConfirmation {
                 continue
             }
             guard !nodes.isEmpty else { return "stored; no node is serving this store: it takes effect when one starts" }
-            let lagging = nodes.filter { !$0.position.covers(head) }
+            let offline = await offlineNodes()
+            let lagging = nodes.filter { !$0.position.covers(head) && !offline.contains($0.node) }
             let elapsed = clock.now - start
             if lagging.isEmpty {
-                return "applied on \(nodes.count)/\(nodes.count) node\(nodes.count == 1 ? "" : "s") in \(Self.milliseconds(elapsed)) ms"
+                let down = nodes.filter { offline.contains($0.node) && !$0.position.covers(head) }.map(\.node).sorted()
+                let applied = nodes.count - down.count
+                return "applied on \(applied)/\(nodes.count) node\(nodes.count == 1 ? "" : "s") in \(Self.milliseconds(elapsed)) ms"
+                    + (down.isEmpty ? "" : " (\(down.joined(separator: ", ")) offline: it applies the change when it is back)")
             }
             if elapsed > Self.bound {
                 throw ConfirmationError.notConfirmed(

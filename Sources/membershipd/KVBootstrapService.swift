@@ -22,11 +22,22 @@ struct KVBootstrapService: Service {
         var iterator = serverReady.makeAsyncIterator()
         guard await iterator.next() != nil else { return }
         var store: KVAllowlistStore?
+        var lastReport: ContinuousClock.Instant?
         while store == nil && !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 store = try await KVAllowlistStore.connect(options, configuration: configuration)
             } catch {
-                logger.warning("JetStream KV not open yet, retrying in 1 s: \(error)")
+                // A node started before its peers cannot open R3 buckets: say so every 10 s, not every second.
+                if lastReport.map({ ContinuousClock.now - $0 >= .seconds(10) }) ?? true {
+                    lastReport = ContinuousClock.now
+                    if configuration.replicas > 1, case StoreError.unavailable = error {
+                        logger.warning(
+                            "waiting for quorum: the allowlist buckets need \(configuration.replicas / 2 + 1) of \(configuration.replicas) nodes routed; retrying every second (\(error))"
+                        )
+                    } else {
+                        logger.warning("JetStream KV not open yet, retrying every second: \(error)")
+                    }
+                }
                 try? await Task.sleep(for: .seconds(1))
             }
         }

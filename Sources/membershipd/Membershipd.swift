@@ -9,7 +9,10 @@ struct Membershipd: AsyncParsableCommand {
         commandName: "membershipd",
         abstract: "Membership and room ACLs for a secure NATS bus.",
         version: AppInfo.version,
-        subcommands: [Serve.self, UserCommand.self, MigrateToKV.self, ExportCommand.self, ClusterCommand.self, APICommand.self, CertsCommand.self],
+        subcommands: [
+            Serve.self, UserCommand.self, MigrateToKV.self, ExportCommand.self, ClusterCommand.self, APICommand.self, CertsCommand.self,
+            ClientCheckCommand.self,
+        ],
         defaultSubcommand: Serve.self
     )
 

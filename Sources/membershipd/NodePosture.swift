@@ -49,7 +49,8 @@ actor NodePosture {
             let (failure, peers) = await canaryWrite()
             routes = peers
             if storeKind == "kv" {
-                jetstream = failure == nil ? "ready" : failure!.contains("not open yet") ? "not-ready" : "no-quorum"
+                // A clustered node whose buckets are not open yet waits for quorum (KVBootstrapService).
+                jetstream = failure == nil ? "ready" : failure!.contains("not open yet") && clusterName == nil ? "not-ready" : "no-quorum"
                 if let failure { problems.append("the KV store cannot be written: \(failure)") }
             } else {
                 jetstream = await jetStreamState()

@@ -6,6 +6,7 @@
 #   scripts/bench.sh pubsub --runs 5          # only benchmark 1
 #   scripts/bench.sh revoke --sizes 10000     # only benchmark 2, one size
 #   scripts/bench.sh engine                   # the ACL engine's table (issue 10), ~15 minutes
+#   scripts/bench.sh cluster                  # three nodes through faults (issue 12), ~3 minutes
 #   scripts/bench.sh --out /tmp/bench.md      # also write the report to a file
 #
 # Environment: NATS_SERVER (default /usr/sbin/nats-server), BENCH_SCRATCH_PATH (default

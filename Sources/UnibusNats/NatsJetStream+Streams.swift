@@ -13,13 +13,13 @@ extension NatsJetStream {
         let outcome = await Self.runKV { () throws(NatsError) -> [String] in
             // Look first: creating over an existing stream with another config fails with a
             // less useful "stream name already in use".
-            if let existing = try Self.existingReplicas(handle, config), existing < config.replicas,
-                try Self.existingDifferences(handle, config)?.allSatisfy({ $0.hasPrefix("replicas is") }) == true
-            {
+            if let existing = try Self.existingStream(handle, config) {
+                guard existing.replicas < config.replicas, existing.differences.allSatisfy({ $0.hasPrefix("replicas is") }) else {
+                    return existing.differences
+                }
                 try Self.raiseReplicas(handle, config)
                 return []
             }
-            if let differences = try Self.existingDifferences(handle, config) { return differences }
             let (status, code) = config.withStreamConfig { streamConfig -> (natsStatus, jsErrCode) in
                 var info: UnsafeMutablePointer<jsStreamInfo>?
                 var code = jsErrCode(rawValue: 0)
@@ -29,8 +29,8 @@ extension NatsJetStream {
             }
             if status == NATS_OK { return [] }
             // Another node created it between our look and our create: check what it made.
-            if code == JSStreamNameExistErr, let differences = try Self.existingDifferences(handle, config) {
-                return differences
+            if code == JSStreamNameExistErr, let existing = try Self.existingStream(handle, config) {
+                return existing.differences
             }
             throw NatsError(status: status, operation: "create stream \(config.stream) for bucket \(config.bucket)")
         }
@@ -40,17 +40,6 @@ extension NatsJetStream {
             throw .bucketConflict(bucket: config.bucket, stream: config.stream, differences: differences)
         case .failure(let error): throw NatsKVError.classify(error, bucket: config.bucket)
         }
-    }
-
-    /// The existing stream's replicas, or nil if there is no stream.
-    private static func existingReplicas(_ js: NatsHandle, _ config: NatsKVBucketConfig) throws(NatsError) -> Int? {
-        var info: UnsafeMutablePointer<jsStreamInfo>?
-        var code = jsErrCode(rawValue: 0)
-        let status = js_GetStreamInfo(&info, js.pointer, config.stream, nil, &code)
-        defer { if let info { jsStreamInfo_Destroy(info) } }
-        if status == NATS_NOT_FOUND || code == JSStreamNotFoundErr { return nil }
-        try NatsError.check(status, "read stream \(config.stream) of bucket \(config.bucket)")
-        return Int(info?.pointee.Config?.pointee.Replicas ?? 1)
     }
 
     /// Updates the stream to `config` (only its replicas differ): JetStream copies the data to the
@@ -70,8 +59,10 @@ extension NatsJetStream {
         }
     }
 
-    /// The differences between the existing stream and `config`, or nil if there is no stream.
-    private static func existingDifferences(_ js: NatsHandle, _ config: NatsKVBucketConfig) throws(NatsError) -> [String]? {
+    /// The existing stream's replicas and its differences from `config`, or nil if there is no stream.
+    private static func existingStream(
+        _ js: NatsHandle, _ config: NatsKVBucketConfig
+    ) throws(NatsError) -> (replicas: Int, differences: [String])? {
         var info: UnsafeMutablePointer<jsStreamInfo>?
         var code = jsErrCode(rawValue: 0)
         let status = js_GetStreamInfo(&info, js.pointer, config.stream, nil, &code)
@@ -81,7 +72,7 @@ extension NatsJetStream {
         guard let existing = info?.pointee.Config?.pointee else {
             throw NatsError(operation: "read stream \(config.stream)", status: NATS_ERR.rawValue, detail: "no configuration in the reply")
         }
-        return config.differences(from: existing)
+        return (Int(existing.Replicas), config.differences(from: existing))
     }
 
     /// Whether the bucket's stream exists (operator commands bind buckets; only `serve` creates them).

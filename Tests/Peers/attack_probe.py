@@ -234,7 +234,18 @@ def send(req):
 
 
 async def api(*args, **kwargs):
-    return await asyncio.get_running_loop().run_in_executor(None, lambda: signed(*args, **kwargs))
+    # nats-server 2.9.10 may not answer JetStream for a moment while it reloads accounts (the
+    # node answers 503 "store unavailable", failing closed). That is no answer to the question a
+    # row asks: with the KV store, ask again (fresh signature and nonce) a few times, and say so.
+    # A request with a chosen nonce is never repeated (the first try may have used it).
+    loop = asyncio.get_running_loop()
+    for attempt in range(6):
+        a = await loop.run_in_executor(None, lambda: signed(*args, **kwargs))
+        transient = a.status == 503 and "store unavailable" in a.text and WORLD.get("store") == "kv" and "nonce" not in kwargs
+        if not transient or attempt == 5:
+            return a
+        print(f"probe: {args[0]} {args[1]} answered 503 store unavailable (attempt {attempt + 1}); asking again", file=sys.stderr)
+        await asyncio.sleep(0.5)
 
 
 async def must(answer_coro, *statuses):

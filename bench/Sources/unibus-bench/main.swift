@@ -28,7 +28,7 @@ struct BenchConfig: Sendable {
     var output: String?
 
     static let usage = """
-        usage: unibus-bench [all|pubsub|revoke|store|api|engine] [options]
+        usage: unibus-bench [all|pubsub|revoke|store|api|engine|cluster] [options]
 
           --membershipd PATH   membershipd binary (default: the one next to unibus-bench)
           --nats-server PATH   nats-server binary (default: /usr/sbin/nats-server)
@@ -64,7 +64,7 @@ struct BenchConfig: Sendable {
         while let arg = args.popFirst() {
             switch arg {
             case "all": benches = ["pubsub", "revoke"]
-            case "pubsub", "revoke", "store", "api", "engine": benches = [arg]
+            case "pubsub", "revoke", "store", "api", "engine", "cluster": benches = [arg]
             case "--membershipd": membershipd = try value(arg)
             case "--nats-server": natsServer = try value(arg)
             case "--messages": messages = try int(arg)
@@ -165,6 +165,11 @@ do {
     }
     if config.benches.contains("engine") {
         let section = try await EngineBench.run(config)
+        print(section)
+        report += "\n" + section
+    }
+    if config.benches.contains("cluster") {
+        let section = try await ClusterBench.run(config)
         print(section)
         report += "\n" + section
     }

@@ -71,13 +71,22 @@ struct KVOptions: ParsableArguments {
     /// - Parameter wait: how long one KV operation may take (bulk commands allow more).
     func open(name: String = "membershipd-cli", wait: Duration = .seconds(5)) async throws -> KVAllowlistStore {
         let options = try connectOptions(name: name)
-        let connection: NatsConnection
-        do {
-            connection = try await NatsConnection.connect(options)
-        } catch {
-            throw StoreError.unavailable(
-                "cannot reach nats-server at \(natsURL ?? Self.defaultURL): \(error.detail); check --nats-url and that membershipd serve runs there")
+        var connection: NatsConnection?
+        // nats-server 2.9.10 may refuse a connection (even "Authorization Violation") while it
+        // reloads the config membershipd just changed: a few tries over a second before failing.
+        for attempt in 1...4 where connection == nil {
+            do {
+                connection = try await NatsConnection.connect(options)
+            } catch {
+                guard attempt < 4 else {
+                    throw StoreError.unavailable(
+                        "cannot reach nats-server at \(natsURL ?? Self.defaultURL): \(error.detail); check --nats-url and that membershipd serve runs there"
+                    )
+                }
+                try await Task.sleep(for: .milliseconds(250))
+            }
         }
+        guard let connection else { throw StoreError.unavailable("no connection to \(natsURL ?? Self.defaultURL)") }
         let store = try await KVAllowlistStore(
             connection: connection, configuration: KVStoreConfiguration(replicas: kvReplicas ?? 1, wait: wait), createBuckets: false)
         if let kvReplicas, let existing = try? await store.jetStream.bucketStatus(KVAllowlistStore.Bucket.users.rawValue),

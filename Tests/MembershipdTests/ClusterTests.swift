@@ -22,7 +22,7 @@ struct ClusterTests {
             }
             for node in nodes {
                 try await node.waitUntilReady()
-                guard await eventually(timeout: .seconds(40), { node.log.contains("KV allowlist open (replicas 3)") }) else {
+                guard await eventually(timeout: .seconds(90), { node.log.contains("KV allowlist open (replicas 3)") }) else {
                     throw FixtureFailure("R3 KV never opened:\n\(node.log)")
                 }
             }

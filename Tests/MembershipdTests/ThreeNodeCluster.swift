@@ -37,7 +37,7 @@ final class ThreeNodeCluster: @unchecked Sendable {
     func startOpen(_ i: Int, replicas: Int = 3) async throws -> ServeFixture {
         let node = try start(i, replicas: replicas)
         try await node.waitUntilReady()
-        guard await eventually(timeout: .seconds(60), { node.log.contains("KV allowlist open (replicas \(replicas))") }) else {
+        guard await eventually(timeout: .seconds(90), { node.log.contains("KV allowlist open (replicas \(replicas))") }) else {
             throw FixtureFailure("KV never opened at R\(replicas) on n\(i + 1):\n\(node.log.suffix(3000))")
         }
         return node

@@ -82,6 +82,25 @@ struct ClusterReport: Encodable {
         var leader: String?
         var followers: [Follower]
         var error: String?
+
+        init(name: String, replicas: Int, leader: String?, followers: [Follower], error: String? = nil) {
+            (self.name, self.replicas, self.leader, self.followers, self.error) = (name, replicas, leader, followers, error)
+        }
+
+        /// A bucket as its stream leader reports it.
+        init(_ s: NatsKVBucketStatus) {
+            self.init(
+                name: s.bucket, replicas: s.replicas, leader: s.leader,
+                followers: s.followers.map { Follower(name: $0.name, current: $0.current, offline: $0.offline, lag: $0.lag) })
+        }
+
+        /// One line, as `cluster status` and the CLI's post-write report print it.
+        var line: String {
+            if replicas == 1 && leader == nil { return "\(name): replicas 1 (single server, no replication)" }
+            let names = followers.map { "\($0.name)\($0.current ? " current" : " lagging \($0.lag)")\($0.offline ? " offline" : "")" }
+            return "\(name): replicas \(replicas), leader \(leader ?? "none (no quorum)")"
+                + (names.isEmpty ? "" : ", followers: " + names.joined(separator: ", "))
+        }
     }
 
     struct Node: Encodable {
@@ -115,8 +134,9 @@ struct ClusterReport: Encodable {
         for bucket in KVAllowlistStore.Bucket.allCases.map(\.rawValue) + [KVAclStatusBoard.bucket] {
             do {
                 let s = try await store.jetStream.bucketStatus(bucket)
-                let followers = s.followers.map { Follower(name: $0.name, current: $0.current, offline: $0.offline, lag: $0.lag) }
-                report.buckets.append(Bucket(name: bucket, replicas: s.replicas, leader: s.leader, followers: followers))
+                let entry = Bucket(s)
+                let followers = entry.followers
+                report.buckets.append(entry)
                 if let leader = s.leader { report.servers[leader] = true }
                 for f in followers { report.servers[f.name] = (report.servers[f.name] ?? false) || !f.offline }
                 if s.replicas > 1 {
@@ -167,10 +187,7 @@ struct ClusterReport: Encodable {
     func lines() -> [String] {
         var out = buckets.map { b -> String in
             if let error = b.error { return "\(b.name): status unavailable (\(error))" }
-            if b.replicas == 1 && b.leader == nil { return "\(b.name): replicas 1 (single server, no replication)" }
-            let followers = b.followers.map { "\($0.name)\($0.current ? " current" : " lagging \($0.lag)")\($0.offline ? " offline" : "")" }
-            return "\(b.name): replicas \(b.replicas), leader \(b.leader ?? "none (no quorum)")"
-                + (followers.isEmpty ? "" : ", followers: " + followers.joined(separator: ", "))
+            return b.line
         }
         out += nodes.map { "node \($0.name): ACL generation \($0.aclGeneration), \($0.current ? "current" : "behind"), applied \($0.appliedAt)" }
         out.append(problems.isEmpty ? "all current" : "not current: " + problems.joined(separator: "; "))

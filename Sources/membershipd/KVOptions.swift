@@ -104,11 +104,7 @@ struct KVOptions: ParsableArguments {
 enum ReplicationReport {
     static func line(_ store: KVAllowlistStore, _ bucket: KVAllowlistStore.Bucket) async -> String {
         do {
-            let s = try await store.jetStream.bucketStatus(bucket.rawValue)
-            let followers = s.followers.map { "\($0.name)\($0.current ? " current" : " lagging \($0.lag)")\($0.offline ? " offline" : "")" }
-            if s.replicas == 1 && s.leader == nil { return "\(s.bucket): replicas 1 (single server, no replication)" }
-            return "\(s.bucket): replicas \(s.replicas), leader \(s.leader ?? "none (no quorum)")"
-                + (followers.isEmpty ? "" : ", followers: " + followers.joined(separator: ", "))
+            return ClusterReport.Bucket(try await store.jetStream.bucketStatus(bucket.rawValue)).line
         } catch {
             return "\(bucket.rawValue): replication status unavailable (\(error))"
         }

@@ -35,6 +35,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
     ],
     targets: [
         // C interop: the only target that sees C. No C is compiled; it links Debian's libnats.
@@ -71,12 +72,19 @@ let package = Package(
             dependencies: ["UnibusCore", "UnibusNats"],
             swiftSettings: upcoming
         ),
+        // Every child process: commands run to completion and long-running children with a
+        // teardown (swift-subprocess). Supervisor, tests and the bench all start processes here.
+        .target(
+            name: "UnibusProcess",
+            dependencies: [.product(name: "Subprocess", package: "swift-subprocess")],
+            swiftSettings: upcoming
+        ),
         // The nats-server child process: version detection, config files, reloads; and the TLS
         // material nodes need (CAs, server, client and route certificates; swift-certificates).
         .target(
             name: "UnibusSupervisor",
             dependencies: [
-                "UnibusCore",
+                "UnibusCore", "UnibusProcess",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -133,7 +141,7 @@ let package = Package(
         .executableTarget(
             name: "unibus-bench",
             dependencies: [
-                "CNats", "UnibusCore", "UnibusNats", "UnibusSupervisor", "UnibusStoreSQLite", "UnibusStoreKV",
+                "CNats", "UnibusCore", "UnibusNats", "UnibusProcess", "UnibusSupervisor", "UnibusStoreSQLite", "UnibusStoreKV",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -145,7 +153,7 @@ let package = Package(
         ),
         .target(
             name: "UnibusTestSupport",
-            dependencies: ["UnibusCore"],
+            dependencies: ["UnibusCore", "UnibusProcess"],
             path: "Tests/UnibusTestSupport",
             swiftSettings: upcoming
         ),

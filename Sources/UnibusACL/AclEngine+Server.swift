@@ -20,7 +20,7 @@ extension AclEngine: ServerConfigSource {
         let candidate = controller.configFile + ".next"
         try SecureFile.writeAtomically(text, to: candidate)
         do {
-            try controller.executable.checkConfig(candidate)
+            try await controller.executable.checkConfig(candidate)
         } catch {
             unlink(candidate)
             throw error

@@ -18,7 +18,7 @@ public actor NatsServerController {
 
     public nonisolated let executable: NatsServerExecutable
     public nonisolated let configFile: String
-    private var child: NatsServerChild?
+    private var child: NatsServerProcess?
     public private(set) var lastReload: ReloadStatus?
 
     public init(executable: NatsServerExecutable, configFile: String) {
@@ -26,7 +26,7 @@ public actor NatsServerController {
         self.configFile = configFile
     }
 
-    func attach(_ child: NatsServerChild?) { self.child = child }
+    func attach(_ child: NatsServerProcess?) { self.child = child }
 
     /// The running child's pid, nil while it is down.
     public var pid: Int32? { child?.pid }
@@ -43,6 +43,6 @@ public actor NatsServerController {
     /// Stops the running server; `NatsServerService` starts it again from a freshly rendered config.
     public func restart() async {
         guard let child else { return }
-        await child.stop(grace: .seconds(5))
+        await child.stop()
     }
 }

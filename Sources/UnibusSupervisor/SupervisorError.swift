@@ -8,7 +8,6 @@ public enum SupervisorError: Error, Equatable, Sendable, CustomStringConvertible
     case reloadFailed(String)
     case reloadUnconfirmed(seconds: Int)
     case notRunning
-    case portInUse(String)
     case fileMode(path: String, mode: Int)
     case io(path: String, reason: String)
 
@@ -22,7 +21,6 @@ public enum SupervisorError: Error, Equatable, Sendable, CustomStringConvertible
         case .reloadFailed(let r): "nats-server refused the ACL reload and keeps its previous config: \(r)"
         case .reloadUnconfirmed(let s): "nats-server did not confirm the ACL reload within \(s) s"
         case .notRunning: "nats-server is not running (starting or restarting); the change is stored and applied when it is"
-        case .portInUse(let a): "\(a) is already in use; stop what holds it or choose another port"
         case .fileMode(let p, let m): "\(p) is readable by group or others (mode \(String(m, radix: 8))); run: chmod 600 \(p)"
         case .io(let p, let r): "\(p): \(r)"
         }

@@ -97,7 +97,7 @@ struct ServePlan {
     func run() async throws {
         let (identity, createdIdentity) = try InternalIdentityFile.loadOrCreate(options.internalIDFile)
         if createdIdentity { logger.notice("created internal identity \(options.internalIDFile) (0600), nkey \(identity.nkey)") }
-        let executable = try NatsServerExecutable.locate(options.natsServer)
+        let executable = try await NatsServerExecutable.locate(options.natsServer)
         let stateDir = Self.absolute("./local_files")
         let settings = NatsServerSettings(
             serverName: options.serverName ?? "unibus-\(ProcessInfo.processInfo.hostName.filter { $0.isLetter || $0.isNumber || $0 == "-" })",

@@ -165,17 +165,17 @@ let package = Package(
         ),
         .testTarget(
             name: "UnibusStoreTests",
-            dependencies: ["UnibusCore", "UnibusStoreSQLite", "UnibusStoreKV", "UnibusNats", "UnibusTestSupport"],
+            dependencies: ["UnibusCore", "UnibusStoreSQLite", "UnibusStoreKV", "UnibusNats", "UnibusProcess", "UnibusTestSupport"],
             swiftSettings: upcoming
         ),
         .testTarget(
             name: "UnibusNatsTests",
-            dependencies: ["UnibusNats", "UnibusCore", "UnibusTestSupport"],
+            dependencies: ["UnibusNats", "UnibusCore", "UnibusSupervisor", "UnibusTestSupport"],
             swiftSettings: upcoming
         ),
         .testTarget(
             name: "UnibusSupervisorTests",
-            dependencies: ["UnibusSupervisor", "UnibusCore", "UnibusTestSupport"],
+            dependencies: ["UnibusSupervisor", "UnibusCore", "UnibusProcess", "UnibusTestSupport"],
             swiftSettings: upcoming
         ),
         .testTarget(
@@ -200,7 +200,7 @@ let package = Package(
         .testTarget(
             name: "MembershipdTests",
             dependencies: [
-                "UnibusCore", "UnibusStoreSQLite", "UnibusStoreKV", "UnibusNats", "UnibusSupervisor", "UnibusTestSupport",
+                "UnibusCore", "UnibusStoreSQLite", "UnibusStoreKV", "UnibusNats", "UnibusProcess", "UnibusSupervisor", "UnibusTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,4 +1,5 @@
 import Foundation
+import UnibusProcess
 import UnibusTestSupport
 
 /// Runs the built `membershipd` as an operator would: a separate process, argv, exit code, stdout, stderr.
@@ -20,34 +21,17 @@ enum CLI {
         fatalError("membershipd not found next to the test bundle (\(Bundle.main.bundleURL.path)); run `swift build` first")
     }()
 
-    static func run(_ arguments: [String], cwd: URL? = nil, environment: [String: String]? = nil) throws -> CLIResult {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        if let cwd { process.currentDirectoryURL = cwd }
-        if let environment { process.environment = environment }
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // Drain stdout on another thread while reading stderr here, so neither pipe can fill up.
-        let stdoutBox = DataBox()
-        let reader = Thread {
-            stdoutBox.data = (try? out.fileHandleForReading.readToEnd()) ?? Data(); stdoutBox.done.signal()
-        }
-        reader.start()
-        let stderr = (try? err.fileHandleForReading.readToEnd()) ?? Data()
-        stdoutBox.done.wait()
-        process.waitUntilExit()
-        return CLIResult(
-            status: process.terminationStatus,
-            stdout: String(decoding: stdoutBox.data, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self))
+    /// Runs `membershipd <arguments>` to completion.
+    /// - Parameters:
+    ///   - cwd: its working directory (the test's by default).
+    ///   - environment: exactly these variables (the test's environment by default).
+    ///   - input: text for its stdin (else /dev/null).
+    static func run(
+        _ arguments: [String], cwd: URL? = nil, environment: [String: String]? = nil, input: String? = nil
+    ) async throws -> CLIResult {
+        let command = Command(
+            executable.path, arguments, workingDirectory: cwd?.path, environment: environment.map { .exactly($0) } ?? .inherit)
+        let result = try await command.output(input: input)
+        return CLIResult(status: result.status.code, stdout: result.stdout, stderr: result.stderr)
     }
-}
-
-private final class DataBox: @unchecked Sendable {
-    var data = Data()
-    let done = DispatchSemaphore(value: 0)
 }

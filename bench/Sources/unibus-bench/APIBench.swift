@@ -82,10 +82,10 @@ enum APIBench {
             "--nats-server", cfg.natsServer,
         ]
         if store == "kv" { args += ["--store", "kv"] }
-        let child = ChildProcess(
+        let child = BenchProcess(
             name: "membershipd serve (\(store))", executable: cfg.membershipd, arguments: args,
             directory: dir, environment: env, logFile: dir.appendingPathComponent("membershipd.log").path)
-        try child.start()
+        try await child.start()
         defer {
             let status = child.stop(signal: SIGTERM, grace: 15)
             if status != 0 { Log.info("membershipd serve exited with status \(status)") }
@@ -107,7 +107,7 @@ enum APIBench {
         } else {
             add += ["--db", localFiles.appendingPathComponent("unibus.db").path]
         }
-        let r = try runCommand(cfg.membershipd, add)
+        let r = try await runCommand(cfg.membershipd, add)
         guard r.status == 0 else { throw BenchError("membershipd user add failed: \(r.stderr)") }
 
         var tlsConfig = TLSConfiguration.makeClientConfiguration()

@@ -1,4 +1,5 @@
 import Foundation
+import UnibusProcess
 import UnibusCore
 import UnibusNats
 import UnibusStoreKV
@@ -15,7 +16,7 @@ enum ClusterBench {
         let dir: URL
         let natsPort = FreePort.next()
         let httpPort = FreePort.next()
-        var child: ChildProcess
+        var child: BenchProcess
         let arguments: [String]
         let membershipd: String
 
@@ -36,11 +37,11 @@ enum ClusterBench {
             child = Self.process(membershipd, args, dir)
         }
 
-        static func process(_ membershipd: String, _ args: [String], _ dir: URL) -> ChildProcess {
+        static func process(_ membershipd: String, _ args: [String], _ dir: URL) -> BenchProcess {
             var env = ProcessInfo.processInfo.environment
             env.removeValue(forKey: "UNIBUS_NATS_MONITOR")
             env.removeValue(forKey: "UNIBUS_NATS_DEBUG")
-            return ChildProcess(
+            return BenchProcess(
                 name: "membershipd serve", executable: membershipd, arguments: args, directory: dir, environment: env,
                 logFile: dir.appendingPathComponent("membershipd-\(Int(Date().timeIntervalSince1970 * 1000)).log").path)
         }
@@ -54,12 +55,12 @@ enum ClusterBench {
             ]
         }
 
-        func start() throws { try child.start() }
+        func start() async throws { try await child.start() }
 
         /// A fresh process in the same directory (after a crash).
-        func restart() throws {
+        func restart() async throws {
             child = Self.process(membershipd, arguments, dir)
-            try child.start()
+            try await child.start()
         }
 
         /// SIGKILL membershipd and its nats-server together, as a crashed machine.
@@ -100,7 +101,7 @@ enum ClusterBench {
         let root = try makeTempDirectory("unibus-bench-cluster")
         // One development CA for every node (one client certificate works on all three).
         let tls = root.appendingPathComponent("n1/local_files/tls").path
-        let made = try runCommand(cfg.membershipd, ["certs", "dev", "--out", tls, "--client", "client", "--client", "member"])
+        let made = try await runCommand(cfg.membershipd, ["certs", "dev", "--out", tls, "--client", "client", "--client", "member"])
         guard made.status == 0 else { throw BenchError("certs dev: \(made.stderr)") }
         var dirs: [URL] = []
         for i in 0..<4 {
@@ -120,8 +121,8 @@ enum ClusterBench {
         // 1. Cold start: three started together → `cluster status --wait` exits 0.
         Log.info("cluster: cold start of three nodes")
         let coldStart = ContinuousClock.now
-        for node in nodes { try node.start() }
-        let green = try runCommand(cfg.membershipd, ["cluster", "status", "--wait", "--timeout", "180"] + nodes[0].kvFlags)
+        for node in nodes { try await node.start() }
+        let green = try await runCommand(cfg.membershipd, ["cluster", "status", "--wait", "--timeout", "180"] + nodes[0].kvFlags)
         guard green.status == 0 else { throw BenchError("cluster never all-green: \(green.stderr)") }
         rows.append(("cold start (3 together) → `cluster status --wait` all current", "\(Format.fixed((ContinuousClock.now - coldStart).seconds)) s"))
 
@@ -131,7 +132,7 @@ enum ClusterBench {
         var stalls = 0
         let r3 = try await timeSequential(writes) { i in stalls += try await Self.add(Self.user("r3w\(i)", 10_000 + i), to: a) }
         let single = Member(3, dir: dirs[3], routePorts: [], membershipd: cfg.membershipd, natsServer: cfg.natsServer, cluster: false)
-        try single.start()
+        try await single.start()
         try await single.waitOpen()
         var r1Options = NatsConnectOptions(servers: ["tls://127.0.0.1:\(single.natsPort)"], name: "bench-kv", timeout: .seconds(5))
         r1Options.tls = NatsTLSFiles(caFile: "\(single.tls)/ca.crt", certFile: "\(single.tls)/client.crt", keyFile: "\(single.tls)/client.key")
@@ -214,9 +215,9 @@ enum ClusterBench {
         second.crash()
         try await Task.sleep(for: .seconds(2))
         let back = ContinuousClock.now
-        try leader.restart()
-        try second.restart()
-        let again = try runCommand(cfg.membershipd, ["cluster", "status", "--wait", "--timeout", "180"] + writerNode.kvFlags)
+        try await leader.restart()
+        try await second.restart()
+        let again = try await runCommand(cfg.membershipd, ["cluster", "status", "--wait", "--timeout", "180"] + writerNode.kvFlags)
         guard again.status == 0 else { throw BenchError("no reconvergence: \(again.stderr)") }
         rows.append(("two nodes lost, both restarted → all current again", "\(Format.fixed((ContinuousClock.now - back).seconds)) s"))
 
@@ -233,7 +234,7 @@ enum ClusterBench {
             ] + nodes.flatMap { ["--url", "nats://127.0.0.1:\($0.natsPort)"] }
         let out = root.appendingPathComponent("clientcheck.json").path
         let membershipd = cfg.membershipd
-        let run = Task { try await onThread { try runToFile(membershipd, arguments, out) } }
+        let run = Task { try await runToFile(membershipd, arguments, out) }
         try await Task.sleep(for: .seconds(2))
         Log.info("cluster: SIGKILL \(second.name) while clientcheck runs")
         second.crash()
@@ -284,15 +285,9 @@ enum Fixture {
     }
 }
 
-/// Runs a command to completion with its stdout in `file`; returns its exit status.
-func runToFile(_ executable: String, _ arguments: [String], _ file: String) throws -> Int32 {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    _ = FileManager.default.createFile(atPath: file, contents: nil)
-    process.standardOutput = FileHandle(forWritingAtPath: file)
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    process.waitUntilExit()
-    return process.terminationStatus
+/// Runs a command to completion with its stdout in `file`; returns its exit code.
+func runToFile(_ executable: String, _ arguments: [String], _ file: String) async throws -> Int32 {
+    let result = try await Command(executable, arguments).output()
+    try result.stdout.write(toFile: file, atomically: true, encoding: .utf8)
+    return result.status.code
 }

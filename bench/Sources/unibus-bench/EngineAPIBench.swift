@@ -35,7 +35,7 @@ struct APISession {
         } else {
             add += ["--db", node.db]
         }
-        do { try node.cli(add) } catch {
+        do { try await node.cli(add) } catch {
             node.stop()
             throw error
         }
@@ -237,7 +237,7 @@ enum EngineAPI {
                 mid.withLock { $0 = (text, names) }
             })
         let lines = session.node.child.lines(from: mark).compactMap(AclReloadLine.init)
-        let executable = try NatsServerExecutable.locate(cfg.natsServer)
+        let executable = try await NatsServerExecutable.locate(cfg.natsServer)
         var bare: [[Double]] = []
         let final = try String(contentsOfFile: configFile, encoding: .utf8)
         let (midText, midUsers) = mid.withLock { $0 } ?? (final, count)
@@ -275,7 +275,7 @@ enum EngineImport {
         Log.info("engine import: file written in \(Format.fixed((ContinuousClock.now - g0).seconds, 1)) s; running user import")
         let servePID = node.child.pid
         let i0 = ContinuousClock.now
-        let r = try runCommand(cfg.membershipd, ["user", "import", "--file", file, "--db", node.db])
+        let r = try await runCommand(cfg.membershipd, ["user", "import", "--file", file, "--db", node.db])
         let importWall = (ContinuousClock.now - i0).seconds
         guard r.status == 0 else { throw BenchError("user import failed (\(r.status)): \(r.stderr)") }
         let output = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "\n", with: "; ")
@@ -305,7 +305,7 @@ enum EngineImport {
             spacing = line.render + line.reload
             Log.info("engine import: revoke → closed \(Format.fixed(latencies.last!)) ms")
         }
-        let executable = try NatsServerExecutable.locate(cfg.natsServer)
+        let executable = try await NatsServerExecutable.locate(cfg.natsServer)
         let copy = try RawNatsNode(
             executable: executable, copying: try String(contentsOfFile: node.configFile, encoding: .utf8), label: "engine-import-copy")
         try await copy.start()
@@ -393,7 +393,7 @@ enum EngineStall {
     }
 
     static func measure(_ cfg: BenchConfig, binary: String) async throws -> Result {
-        let version = (try? NatsServerExecutable.locate(binary).version.description) ?? "?"
+        let version = (try? await NatsServerExecutable.locate(binary).version.description) ?? "?"
         var result = Result(binary: binary, version: version)
         let size = 10_000
         let node = try UnibusNode(membershipd: cfg.membershipd, natsServer: binary, label: "engine-stall")

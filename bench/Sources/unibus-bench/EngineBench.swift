@@ -113,7 +113,7 @@ enum EngineRevoke {
 
     static func measure(size: Int, _ cfg: BenchConfig) async throws -> Result {
         var result = Result(size: size)
-        let executable = try NatsServerExecutable.locate(cfg.natsServer)
+        let executable = try await NatsServerExecutable.locate(cfg.natsServer)
         let node = try UnibusNode(membershipd: cfg.membershipd, natsServer: cfg.natsServer, label: "engine-\(size)")
         defer { node.stop() }
         let fillers = (0..<(size - 1)).map { Identity(handle: String(format: "u%06d", $0), pair: UserKeyPair()) }
@@ -196,7 +196,7 @@ enum EngineRevoke {
                 let user = Identity(handle: "cli\(i)", pair: UserKeyPair())
                 let args = ["user", "add", "--handle", user.handle, "--sign-pub", user.pair.signPub.hex, "--role", "member", "--db", node.db]
                 let c0 = ContinuousClock.now
-                let r = try runCommand(cfg.membershipd, args)
+                let r = try await runCommand(cfg.membershipd, args)
                 result.cliWall.append((ContinuousClock.now - c0).milliseconds)
                 result.cliTries += 1
                 guard r.status == 0 else {

@@ -43,7 +43,7 @@ final class UnibusNode: @unchecked Sendable {
     let dir: URL
     let natsPort = FreePort.next()
     let httpPort = FreePort.next()
-    let child: ChildProcess
+    let child: BenchProcess
 
     var localFiles: String { dir.appendingPathComponent("local_files").path }
     var db: String { "\(localFiles)/unibus.db" }
@@ -62,7 +62,7 @@ final class UnibusNode: @unchecked Sendable {
         env.removeValue(forKey: "UNIBUS_NATS_MONITOR")
         env.removeValue(forKey: "UNIBUS_NATS_DEBUG")
         env["LOG_LEVEL"] = "info"
-        child = ChildProcess(
+        child = BenchProcess(
             name: "membershipd serve", executable: membershipd,
             arguments: [
                 "serve", "--nats-port", "\(natsPort)", "--http-port", "\(httpPort)",
@@ -73,15 +73,15 @@ final class UnibusNode: @unchecked Sendable {
 
     /// Starts serve and waits for "membershipd ready".
     func start(timeout: Duration = .seconds(120)) async throws {
-        try child.start()
+        try await child.start()
         guard await child.waitForLine(containing: "membershipd ready", timeout: timeout) != nil else {
             throw BenchError("membershipd serve did not become ready:\n\(child.tail())")
         }
     }
 
     /// Runs `membershipd <arguments>` (the CLI, in another process, as an operator would).
-    func cli(_ arguments: [String]) throws {
-        let r = try runCommand(membershipd, arguments)
+    func cli(_ arguments: [String]) async throws {
+        let r = try await runCommand(membershipd, arguments)
         guard r.status == 0 else { throw BenchError("membershipd \(arguments.joined(separator: " ")) failed: \(r.stderr)") }
     }
 
@@ -139,7 +139,7 @@ final class RawNatsNode: @unchecked Sendable {
     let dir: URL
     let port = FreePort.next()
     let configFile: String
-    let child: ChildProcess
+    let child: BenchProcess
     var url: String { "tls://127.0.0.1:\(port)" }
 
     /// The unibus config without authorization, on its own port, pid file and store directory.
@@ -177,13 +177,13 @@ final class RawNatsNode: @unchecked Sendable {
         guard FileManager.default.createFile(atPath: configFile, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
             throw BenchError("cannot write \(configFile)")
         }
-        child = ChildProcess(
+        child = BenchProcess(
             name: "nats-server (\(label))", executable: executable.path, arguments: ["-c", configFile],
             logFile: dir.appendingPathComponent("nats-server.log").path)
     }
 
     func start() async throws {
-        try child.start()
+        try await child.start()
         guard await child.waitForLine(containing: "Server is ready", timeout: .seconds(60)) != nil else {
             throw BenchError("nats-server did not become ready:\n\(child.tail())")
         }

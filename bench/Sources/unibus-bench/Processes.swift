@@ -1,5 +1,7 @@
 import CoreFoundation
 import Foundation
+import Synchronization
+import UnibusProcess
 import UnibusSupervisor
 
 /// Progress goes to stderr; the tables go to stdout.
@@ -20,13 +22,13 @@ final class Cleanup: @unchecked Sendable {
     static let shared = Cleanup()
     private let lock = NSLock()
     private let runLock = NSLock()
-    private var children: [Int32: ChildProcess] = [:]
+    private var children: [ObjectIdentifier: BenchProcess] = [:]
     private var directories: [URL] = []
     var keepDirectories = false
     private var signalSources: [any DispatchSourceSignal] = []
 
-    func track(_ child: ChildProcess) { lock.withLock { children[child.pid] = child } }
-    func untrack(_ child: ChildProcess) { _ = lock.withLock { children.removeValue(forKey: child.pid) } }
+    func track(_ child: BenchProcess) { lock.withLock { children[ObjectIdentifier(child)] = child } }
+    func untrack(_ child: BenchProcess) { _ = lock.withLock { children.removeValue(forKey: ObjectIdentifier(child)) } }
     func track(_ directory: URL) { lock.withLock { directories.append(directory) } }
 
     /// Stops every child still running (SIGTERM, SIGKILL after a grace period) and removes the
@@ -104,54 +106,16 @@ enum FreePort {
     }
 }
 
-/// A thread that lives as long as the bench and forks every long-lived child: Linux sends the
-/// parent-death signal when the *thread* that forked exits, so a pool thread must never fork.
-final class SpawnThread: @unchecked Sendable {
-    static let shared = SpawnThread()
-    private let condition = NSCondition()
-    private var jobs: [() -> Void] = []
-
-    private init() {
-        let thread = Thread { [self] in
-            while true {
-                condition.lock()
-                while jobs.isEmpty { condition.wait() }
-                let job = jobs.removeFirst()
-                condition.unlock()
-                job()
-            }
-        }
-        thread.name = "unibus-bench-spawn"
-        thread.start()
-    }
-
-    func run(_ body: @escaping () throws -> Void) throws {
-        let done = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var failure: (any Error)?
-        condition.lock()
-        jobs.append {
-            do { try body() } catch { failure = error }
-            done.signal()
-        }
-        condition.signal()
-        condition.unlock()
-        done.wait()
-        if let failure { throw failure }
-    }
-}
-
-/// A long-lived child (membershipd or nats-server) under `setpriv --pdeathsig KILL`, so it dies
-/// with the bench even on SIGKILL. Its stderr is read line by line (never left to fill the pipe).
-final class ChildProcess: @unchecked Sendable {
+/// A long-lived child of the bench (membershipd or nats-server): UnibusProcess's `ChildProcess`
+/// (under setpriv, so it dies with the bench even on SIGKILL) with its stderr kept as lines, and
+/// appended to a log file, so a measurement can wait for a line.
+final class BenchProcess: Sendable {
     let name: String
-    private let process = Process()
-    private let lock = NSLock()
-    private var lines: [String] = []
-    private var started = false
-
     /// Every stderr line is also appended here (kept with `--keep`).
     let logFile: String?
-    private var logHandle: FileHandle?
+    private let command: Command
+    private let lines = Mutex<[String]>([])
+    private let running = Mutex<(child: ChildProcess?, exit: ExitStatus?)>((nil, nil))
 
     init(
         name: String, executable: String, arguments: [String], directory: URL? = nil, environment: [String: String]? = nil,
@@ -159,90 +123,80 @@ final class ChildProcess: @unchecked Sendable {
     ) {
         self.name = name
         self.logFile = logFile
-        let setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].first { FileManager.default.isExecutableFile(atPath: $0) }
-        if let setpriv {
-            process.executableURL = URL(fileURLWithPath: setpriv)
-            process.arguments = ["--pdeathsig", "KILL", "--", executable] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-        }
-        if let directory { process.currentDirectoryURL = directory }
-        if let environment { process.environment = environment }
+        command = Command(executable, arguments, workingDirectory: directory?.path, environment: environment.map { .exactly($0) } ?? .inherit)
     }
 
-    var pid: Int32 { process.processIdentifier }
-    var isRunning: Bool { process.isRunning }
+    var pid: Int32 { running.withLock { $0.child?.pid ?? 0 } }
+    var isRunning: Bool { running.withLock { $0.child.map { !$0.hasExited } ?? false } }
 
-    func start() throws {
-        let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try SpawnThread.shared.run { try self.process.run() }
-        lock.withLock { started = true }
+    func start() async throws {
+        let log = logFile.flatMap { file -> FileHandle? in
+            guard FileManager.default.createFile(atPath: file, contents: nil, attributes: [.posixPermissions: 0o600]) else { return nil }
+            return FileHandle(forWritingAtPath: file)
+        }
+        let child = try await ChildProcess.start(command, stop: .init(signal: SIGTERM, grace: .seconds(15))) { [self] line in
+            log?.write(Data((line + "\n").utf8))
+            lines.withLock { $0.append(line) }
+        }
+        running.withLock { $0.child = child }
         Cleanup.shared.track(self)
-        if let logFile, FileManager.default.createFile(atPath: logFile, contents: nil, attributes: [.posixPermissions: 0o600]) {
-            logHandle = FileHandle(forWritingAtPath: logFile)
-        }
-        let reader = err.fileHandleForReading
-        Thread.detachNewThread { [self] in
-            var pending = Data()
-            while true {
-                let chunk = reader.availableData
-                if chunk.isEmpty { break }
-                logHandle?.write(chunk)
-                pending.append(chunk)
-                while let nl = pending.firstIndex(of: 0x0a) {
-                    let line = String(decoding: pending[pending.startIndex..<nl], as: UTF8.self)
-                    pending.removeSubrange(pending.startIndex...nl)
-                    lock.withLock { lines.append(line) }
-                }
-            }
+        // Records the exit status for the synchronous ``stop(signal:grace:)``.
+        Task { [self] in
+            let status = await child.waitForExit()
+            running.withLock { $0.exit = status }
         }
     }
 
-    var lineCount: Int { lock.withLock { lines.count } }
-    func count(containing text: String) -> Int { lock.withLock { lines.reduce(0) { $0 + ($1.contains(text) ? 1 : 0) } } }
-    func lines(from index: Int) -> [String] { lock.withLock { Array(lines[min(index, lines.count)...]) } }
-    func tail(_ n: Int = 15) -> String { lock.withLock { lines.suffix(n).joined(separator: "\n") } }
+    var lineCount: Int { lines.withLock { $0.count } }
+    func count(containing text: String) -> Int { lines.withLock { $0.reduce(0) { $0 + ($1.contains(text) ? 1 : 0) } } }
+    func lines(from index: Int) -> [String] { lines.withLock { Array($0[min(index, $0.count)...]) } }
+    func tail(_ n: Int = 15) -> String { lines.withLock { $0.suffix(n).joined(separator: "\n") } }
 
     /// Polls the log until a line at or after `index` contains `text`; returns that line's index.
     func waitForLine(containing text: String, from index: Int = 0, timeout: Duration) async -> Int? {
         let deadline = ContinuousClock.now + timeout
         var next = index
         while true {
-            let found: Int? = lock.withLock {
+            let found: Int? = lines.withLock { lines in
                 defer { next = lines.count }
                 return lines[min(next, lines.count)...].firstIndex { $0.contains(text) }
             }
             if let found { return found }
-            if !process.isRunning || ContinuousClock.now >= deadline { return nil }
+            if !isRunning || ContinuousClock.now >= deadline { return nil }
             try? await Task.sleep(for: .milliseconds(2))
         }
     }
 
-    /// Sends `signal` (SIGTERM by default), waits up to `grace` seconds, then SIGKILL. Returns the exit status.
+    /// Sends `signal` (SIGTERM by default), waits up to `grace` seconds, then SIGKILL. Returns the
+    /// exit code (-1 if unknown). Blocks the calling thread: cleanup paths (defer, signal
+    /// handlers) are synchronous.
     @discardableResult
     func stop(signal: Int32 = SIGTERM, grace: TimeInterval = 10) -> Int32 {
-        guard lock.withLock({ started }) else { return -1 }
-        if process.isRunning { kill(process.processIdentifier, signal) }
-        let deadline = Date().addingTimeInterval(grace)
-        while process.isRunning && Date() < deadline { usleep(5_000) }
-        if process.isRunning {
-            Log.info("\(name) (pid \(pid)) did not stop in \(Int(grace)) s: SIGKILL")
-            kill(process.processIdentifier, SIGKILL)
+        guard let child = running.withLock({ $0.child }) else { return -1 }
+        child.send(signal)
+        if !waitForExitStatus(seconds: grace) {
+            Log.info("\(name) (pid \(child.pid)) did not stop in \(Int(grace)) s: SIGKILL")
+            child.send(SIGKILL)
+            _ = waitForExitStatus(seconds: 5)
         }
-        process.waitUntilExit()
         Cleanup.shared.untrack(self)
-        return process.terminationStatus
+        return running.withLock { $0.exit?.code } ?? -1
+    }
+
+    private func waitForExitStatus(seconds: TimeInterval) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if running.withLock({ $0.exit != nil }) { return true }
+            usleep(5_000)
+        }
+        return false
     }
 }
 
-/// Runs a short command to completion and returns its status and output (membershipd's own runner).
-func runCommand(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-    let result = try Subprocess.run(executable, arguments)
-    return (result.status, result.stdout, result.stderr)
+/// Runs a command to completion and returns its status and output.
+func runCommand(_ executable: String, _ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+    let result = try await Command(executable, arguments).output()
+    return (result.status.code, result.stdout, result.stderr)
 }
 
 /// Runs blocking work on its own thread (never on Swift's two-thread cooperative pool).

@@ -45,7 +45,7 @@ enum PubSubBench {
 
     static func measure(_ cfg: BenchConfig) async throws -> String {
         let loadBefore = loadAverage()
-        let executable = try NatsServerExecutable.locate(cfg.natsServer)
+        let executable = try await NatsServerExecutable.locate(cfg.natsServer)
         let node = try UnibusNode(membershipd: cfg.membershipd, natsServer: cfg.natsServer, label: "pubsub-serve")
         var raw: RawNatsNode?
         defer {
@@ -57,8 +57,8 @@ enum PubSubBench {
         try await node.start()
         let pub = Identity(handle: "benchpub", pair: UserKeyPair())
         let sub = Identity(handle: "benchsub", pair: UserKeyPair())
-        try node.cli(["user", "add", "--handle", pub.handle, "--sign-pub", pub.pair.signPub.hex, "--role", "admin", "--db", node.db])
-        try node.cli(["user", "add", "--handle", sub.handle, "--sign-pub", sub.pair.signPub.hex, "--role", "member", "--db", node.db])
+        try await node.cli(["user", "add", "--handle", pub.handle, "--sign-pub", pub.pair.signPub.hex, "--role", "admin", "--db", node.db])
+        try await node.cli(["user", "add", "--handle", sub.handle, "--sign-pub", sub.pair.signPub.hex, "--role", "member", "--db", node.db])
         let store = try SQLiteAllowlistStore(path: node.db, create: false)
         let room = try RoomID("bench")
         try await store.createRoom(Room(id: room, createdBy: pub.pair.signPub, createdAt: Date()))

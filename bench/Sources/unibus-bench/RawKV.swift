@@ -118,7 +118,7 @@ extension OpSample: @unchecked Sendable {}
 final class PlainJetStreamNode: @unchecked Sendable {
     let dir: URL
     let port = FreePort.next()
-    let child: ChildProcess
+    let child: BenchProcess
     var url: String { "nats://127.0.0.1:\(port)" }
 
     init(executable: String, label: String) throws {
@@ -130,13 +130,13 @@ final class PlainJetStreamNode: @unchecked Sendable {
             jetstream { store_dir: "\(dir.appendingPathComponent("jetstream").path)" }
             """
         guard FileManager.default.createFile(atPath: conf, contents: Data(text.utf8)) else { throw BenchError("cannot write \(conf)") }
-        child = ChildProcess(
+        child = BenchProcess(
             name: "nats-server (\(label))", executable: executable, arguments: ["-c", conf],
             logFile: dir.appendingPathComponent("nats-server.log").path)
     }
 
     func start() async throws {
-        try child.start()
+        try await child.start()
         guard await child.waitForLine(containing: "Server is ready", timeout: .seconds(60)) != nil else {
             throw BenchError("nats-server did not become ready:\n\(child.tail())")
         }

@@ -37,7 +37,7 @@ enum RevokeBench {
 
     static func run(_ cfg: BenchConfig) async throws -> String {
         let loadBefore = loadAverage()
-        let executable = try NatsServerExecutable.locate(cfg.natsServer)
+        let executable = try await NatsServerExecutable.locate(cfg.natsServer)
         var results: [SizeResult] = []
         for size in cfg.sizes {
             results.append(try await measure(size: size, cfg, executable))
@@ -140,7 +140,7 @@ enum RevokeBench {
             let configFile = node.configFile
             let children0 = CPU.ownChildren()
             let d = ContinuousClock.now
-            try executable.checkConfig(configFile)
+            try await executable.checkConfig(configFile)
             checkTimes.append((ContinuousClock.now - d).milliseconds)
             cpuCheck.append(CPU.ownChildren() - children0)
         }

@@ -109,7 +109,7 @@ struct BenchConfig: Sendable {
 }
 
 /// Date, machine and versions for the report.
-func header(_ cfg: BenchConfig) -> String {
+func header(_ cfg: BenchConfig) async -> String {
     let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
     let model =
         cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }
@@ -117,7 +117,7 @@ func header(_ cfg: BenchConfig) -> String {
     var uts = utsname()
     uname(&uts)
     let kernel = withUnsafeBytes(of: &uts.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-    let version = (try? NatsServerExecutable.locate(cfg.natsServer).version.description) ?? "?"
+    let version = (try? await NatsServerExecutable.locate(cfg.natsServer).version.description) ?? "?"
     let date = ISO8601DateFormatter().string(from: Date())
     let memory = Double(ProcessInfo.processInfo.physicalMemory) / Double(1 << 30)
     return """
@@ -140,7 +140,7 @@ Cleanup.shared.keepDirectories = config.keep
 Cleanup.shared.installSignalHandlers()
 Cleanup.shared.installWatchdog(seconds: config.maxSeconds)
 
-var report = header(config)
+var report = await header(config)
 print(report)
 do {
     if config.benches.contains("pubsub") {

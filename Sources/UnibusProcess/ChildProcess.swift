@@ -54,15 +54,18 @@ public final class ChildProcess: Sendable {
         self.runner = runner
     }
 
-    /// Starts `command` with stdin and stdout on /dev/null.
+    /// Starts `command` with stdin on /dev/null. Both outputs are read to their end (a full pipe
+    /// would block the child), line by line.
     /// - Parameters:
     ///   - command: what to run.
     ///   - stop: how ``stop()`` and ``requestStop()`` end it.
+    ///   - onOutputLine: called with each line of stdout, in order, from a task of this child.
     ///   - onLine: called with each line of stderr, in order, from a task of this child.
     /// - Returns: once the child is running (it may still fail right after).
     /// - Throws: `ProcessError` if it could not be started.
     public static func start(
-        _ command: Command, stop: Teardown, onLine: @escaping @Sendable (String) -> Void = { _ in }
+        _ command: Command, stop: Teardown, onOutputLine: @escaping @Sendable (String) -> Void = { _ in },
+        onLine: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws(ProcessError) -> ChildProcess {
         let launched = launchCommand(for: command)
         let state = ChildState()
@@ -71,7 +74,9 @@ public final class ChildProcess: Sendable {
         let runner = Task<ExitStatus, Never> {
             await withTaskGroup(of: ExitStatus?.self) { group in
                 group.addTask {
-                    let status = await run(launched, as: command.description, state: state, started: startsContinuation, onLine: onLine)
+                    let status = await run(
+                        launched, as: command.description, state: state, started: startsContinuation, onOutputLine: onOutputLine,
+                        onLine: onLine)
                     state.markExited()
                     requestsContinuation.finish()
                     return status
@@ -161,19 +166,20 @@ extension ChildProcess {
     /// Runs the child to its end, reporting its pid (or why it did not start) once.
     static func run(
         _ launched: Command, as name: String, state: ChildState, started: AsyncStream<Result<Int32, ProcessError>>.Continuation,
-        onLine: @escaping @Sendable (String) -> Void
+        onOutputLine: @escaping @Sendable (String) -> Void, onLine: @escaping @Sendable (String) -> Void
     ) async -> ExitStatus? {
         do {
-            let result = try await Subprocess.run(launched.configuration, input: .none, output: .discarded, error: .sequence) {
+            let result = try await Subprocess.run(launched.configuration, input: .none, output: .sequence, error: .sequence) {
                 execution in
                 state.started(execution.processIdentifier.value)
                 started.yield(.success(execution.processIdentifier.value))
                 started.finish()
-                do {
-                    for try await line in execution.standardError.strings(bufferingPolicy: .unbounded) { onLine(line) }
-                } catch {
-                    // A read error ends the log, not the child: it is waited for all the same.
-                }
+                // A read error ends that output, not the child: it is waited for all the same.
+                async let output: Void = {
+                    do { for try await line in execution.standardOutput.strings(bufferingPolicy: .unbounded) { onOutputLine(line) } } catch {}
+                }()
+                do { for try await line in execution.standardError.strings(bufferingPolicy: .unbounded) { onLine(line) } } catch {}
+                await output
             }
             return ExitStatus(result.terminationStatus)
         } catch let error as SubprocessError {

@@ -49,7 +49,11 @@ public final class NatsServerProcess: Sendable {
     /// Sends SIGHUP and waits for the server to confirm ("Reloaded server configuration") or refuse.
     /// - Throws: `SupervisorError.reloadFailed` / `.reloadUnconfirmed` / `.exited`.
     public func reload(timeout: Duration = .seconds(10)) async throws {
-        try await log.awaitReload(timeout: timeout) { child.send(SIGHUP) } exited: { [child] in child.hasExited }
+        try await log.awaitReload(timeout: timeout) {
+            child.send(SIGHUP)
+        } exited: { [child] in
+            child.hasExited
+        }
     }
 
     /// Stops the server (SIGINT, SIGKILL after the grace period) and returns how it ended.

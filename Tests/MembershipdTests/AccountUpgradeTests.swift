@@ -15,7 +15,7 @@ struct AccountUpgradeTests {
         let bob = Fixture.keyPair(2)
         // The old layout: JetStream in $G, where earlier versions kept the buckets.
         do {
-            let legacy = try NatsServer(
+            let legacy = try await NatsServer(
                 config: "jetstream { store_dir: \"\(dir.file("local_files/jetstream"))\" }\n", in: dir, name: "legacy",
                 executable: NatsServerBinaries.debian)
             var o = NatsConnectOptions(servers: [legacy.url], name: "unibus-test")
@@ -23,11 +23,11 @@ struct AccountUpgradeTests {
             let old = try await KVAllowlistStore.connect(o)
             try await old.addUser(User(signPub: bob.signPub, handle: try Handle("bob"), role: .member, createdAt: Date()))
             try await old.createRoom(Room(id: try RoomID("general"), createdBy: bob.signPub, createdAt: Date()))
-            legacy.stop()
+            await legacy.stop()
         }
         #expect(FileManager.default.fileExists(atPath: dir.file("local_files/jetstream/jetstream/$G/streams/KV_UNIBUS_users")))
 
-        let serve = try ServeFixture(natsServer: NatsServerBinaries.debian, arguments: ["--store", "kv"], directory: dir)
+        let serve = try await ServeFixture(natsServer: NatsServerBinaries.debian, arguments: ["--store", "kv"], directory: dir)
         try await serve.waitUntilReady()
         #expect(serve.log.contains("moved allowlist stream KV_UNIBUS_users"), "\(serve.log)")
         #expect(!FileManager.default.fileExists(atPath: dir.file("local_files/jetstream/jetstream/$G/streams/KV_UNIBUS_users")))

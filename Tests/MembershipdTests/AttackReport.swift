@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import UnibusProcess
 import UnibusTestSupport
 
 /// One case of the attack suite: what an attacker tried, what must happen, what happened.
@@ -76,16 +77,9 @@ final class RowList: @unchecked Sendable {
 
 /// The version a nats-server binary reports, e.g. "2.9.10".
 enum NatsServerVersionLabel {
-    static func of(_ path: String) -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = ["--version"]
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        guard (try? p.run()) != nil else { return "?" }
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
+    static func of(_ path: String) async -> String {
+        guard let result = try? await Command(path, ["--version"]).output() else { return "?" }
+        let text = result.stdout + result.stderr
         guard let v = text.split(separator: " ").last(where: { $0.hasPrefix("v") }) else { return "?" }
         return String(v.dropFirst()).trimmingCharacters(in: .whitespacesAndNewlines)
     }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import UnibusCore
 import UnibusNats
+import UnibusProcess
 import UnibusTestSupport
 
 /// The attacks that need to kill, start or hold processes: a tampered config, a second
@@ -16,11 +17,11 @@ extension AttackSuiteTests {
 
         /// - Parameter runs: the nats-server binary `natsServer` runs in the end (when it is a wrapper).
         init(natsServer: String, runs: String? = nil) async throws {
-            serve = try ServeFixture(natsServer: natsServer)
-            label = "sqlite · \(NatsServerVersionLabel.of(runs ?? natsServer))"
+            serve = try await ServeFixture(natsServer: natsServer)
+            label = "sqlite · \(await NatsServerVersionLabel.of(runs ?? natsServer))"
             try await serve.waitUntilReady(timeout: .seconds(40))
             for (handle, pair, role) in [("root", root, "admin"), ("bob", bob, "member")] {
-                let r = try CLI.run(["user", "add", "--handle", handle, "--sign-pub", pair.signPub.hex, "--role", role, "--db", serve.db])
+                let r = try await CLI.run(["user", "add", "--handle", handle, "--sign-pub", pair.signPub.hex, "--role", role, "--db", serve.db])
                 guard r.status == 0 else { throw FixtureFailure("user add \(handle): \(r.stderr)") }
             }
             api = APIClient(serve)
@@ -152,7 +153,7 @@ extension AttackSuiteTests {
             ok: injected != current && health.status == 503 && health.body["acl"] as? Bool == false)
         // an allowlist change re-renders and reloads: the injected user must be gone
         let cat = UserKeyPair()
-        let added = try CLI.run(["user", "add", "--handle", "cat", "--sign-pub", cat.signPub.hex, "--role", "member", "--db", serve.db])
+        let added = try await CLI.run(["user", "add", "--handle", "cat", "--sign-pub", cat.signPub.hex, "--role", "member", "--db", serve.db])
         let (eveAfter, eveAfterGot) = await node.refused(eve, handle: "eve")
         rows.add(
             "injected nkey after the next ACL change (CLI user add, exit \(added.status))", expected: "refused (authorization violation)",
@@ -176,7 +177,7 @@ extension AttackSuiteTests {
         let (bob, echo) = try await node.bobConnection()
         let child = try #require(serve.liveChildPID)
         let config = try String(contentsOfFile: serve.configFile, encoding: .utf8)
-        let firstPID = serve.process.processIdentifier
+        let firstPID = serve.child.pid
         let attempts: [(String, [String], URL)] = [
             ("same directory, same ports", ["--nats-port", "\(serve.natsPort)", "--http-port", "\(serve.httpPort)"], serve.dir.url),
             ("same directory, other ports", ["--nats-port", "\(FreePort.next())", "--http-port", "\(FreePort.next())"], serve.dir.url),
@@ -232,19 +233,26 @@ extension AttackSuiteTests {
         let node = try await ProcessNode(natsServer: NatsServerBinaries.debian)
         let rows = RowList(world: node.label)
         // another process holds SQLite's write lock (as a stuck writer or a full disk would stop writes)
-        let sqlite = Process()
-        sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        sqlite.arguments = [node.serve.db]
-        let input = Pipe()
-        sqlite.standardInput = input
-        sqlite.standardOutput = FileHandle.nullDevice
-        sqlite.standardError = FileHandle.nullDevice
-        try sqlite.run()
-        defer {
-            if sqlite.isRunning { sqlite.terminate() }
-            sqlite.waitUntilExit()
+        let holding = LogBuffer()
+        let holder = try await ChildProcess.start(
+            Command(
+                "/usr/bin/env",
+                [
+                    TestPython.executable, "-c",
+                    """
+                    import sqlite3, sys, time
+                    db = sqlite3.connect(sys.argv[1], isolation_level=None)
+                    db.execute("BEGIN EXCLUSIVE")
+                    db.execute("INSERT INTO nonces VALUES ('held-by-attacker-0001', 0)")
+                    print("held", flush=True)
+                    time.sleep(600)
+                    """,
+                    node.serve.db,
+                ]), stop: .init(signal: SIGTERM, grace: .seconds(5)), onOutputLine: holding.append)
+        defer { holder.requestStop() }
+        guard await eventually(timeout: .seconds(10), { holding.text.contains("held") }) else {
+            throw FixtureFailure("the lock holder never took the write lock")
         }
-        input.fileHandleForWriting.write(Data("BEGIN EXCLUSIVE;\nINSERT INTO nonces VALUES ('held-by-attacker-0001', 0);\n".utf8))
         var health = (status: 0, body: [String: Any]())
         _ = await eventually(timeout: .seconds(20), every: .milliseconds(250)) {
             health = await node.serve.healthz(node.api)
@@ -258,8 +266,7 @@ extension AttackSuiteTests {
         rows.add(
             "a signed write while the store cannot be written", expected: "503 unavailable",
             got: write.map { "\($0.status) \($0.code ?? "")" } ?? "no answer", ok: write?.status == 503)
-        input.fileHandleForWriting.write(Data("ROLLBACK;\n.quit\n".utf8))
-        try? input.fileHandleForWriting.close()
+        await holder.stop()  // the transaction dies with it: rolled back
         _ = await eventually(timeout: .seconds(20), every: .milliseconds(250)) {
             health = await node.serve.healthz(node.api)
             return health.status == 200

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import UnibusCore
 import UnibusNats
+import UnibusProcess
 import UnibusTestSupport
 
 /// Issue #9's adversarial suite: everything an attacker tried, against real membershipd and
@@ -23,11 +24,11 @@ struct AttackSuiteTests {
         init(kv: Bool, natsServer: String, groups: [String]) async throws {
             self.kv = kv
             self.groups = groups
-            label = "\(kv ? "kv" : "sqlite") · \(NatsServerVersionLabel.of(natsServer))"
-            serve = try ServeFixture(natsServer: natsServer, arguments: kv ? ["--store", "kv"] : [])
+            label = "\(kv ? "kv" : "sqlite") · \(await NatsServerVersionLabel.of(natsServer))"
+            serve = try await ServeFixture(natsServer: natsServer, arguments: kv ? ["--store", "kv"] : [])
             try await serve.waitUntilReady(timeout: .seconds(40))
             if kv { try await serve.waitForKV() }
-            let added = try CLI.run(
+            let added = try await CLI.run(
                 ["user", "add", "--handle", "root", "--sign-pub", root.signPub.hex, "--role", "admin"] + serve.storeArguments(kv: kv),
                 cwd: serve.dir.url)
             guard added.status == 0 else { throw FixtureFailure("root: \(added.stderr)\n\(serve.log)") }
@@ -57,21 +58,13 @@ struct AttackSuiteTests {
 
         /// Runs the probe and returns its rows (a row saying so when the probe itself failed).
         func probe() async throws -> [AttackRow] {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [
-                TestPython.executable, ServeFixture.repoRoot.appendingPathComponent("Tests/Peers/attack_probe.py").path, try worldFile(),
-            ]
-            let out = Pipe(), err = Pipe()
-            process.standardOutput = out
-            process.standardError = err
+            let script = ServeFixture.repoRoot.appendingPathComponent("Tests/Peers/attack_probe.py").path
             let stdout = LogBuffer(), stderr = LogBuffer()
-            try process.run()
-            stdout.drain(out.fileHandleForReading)
-            stderr.drain(err.fileHandleForReading)
-            let finished = await eventually(timeout: .seconds(240), every: .milliseconds(100)) { !process.isRunning }
-            if !finished { process.terminate() }
-            process.waitUntilExit()
+            let probe = try await ChildProcess.start(
+                Command("/usr/bin/env", [TestPython.executable, script, try worldFile()]), stop: .init(signal: SIGTERM, grace: .seconds(5)),
+                onOutputLine: stdout.append, onLine: stderr.append)
+            let finished = await eventually(timeout: .seconds(240), every: .milliseconds(100)) { probe.hasExited }
+            let status = await probe.stop()
             _ = await eventually(timeout: .seconds(2)) { stdout.text.contains("\"done\"") || !finished }
             let lines = stdout.text.split(separator: "\n").compactMap {
                 try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
@@ -83,7 +76,7 @@ struct AttackSuiteTests {
                     got: j["got"] as? String ?? "", ok: j["ok"] as? Bool ?? false)
             }
             if !lines.contains(where: { $0["done"] != nil }) {
-                let why = finished ? "exit \(process.terminationStatus): \(stderr.text.suffix(600))" : "timed out"
+                let why = finished ? "\(status): \(stderr.text.suffix(600))" : "timed out"
                 rows.append(AttackRow(world: label, group: "data", name: "the probe ran to the end", expected: "done", got: why, ok: false))
             }
             if let summary = lines.first(where: { $0["done"] != nil }), let refused = summary["connects_refused_during_reload"] as? Int, refused > 0 {

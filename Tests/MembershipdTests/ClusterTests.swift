@@ -12,8 +12,8 @@ struct ClusterTests {
         init() async throws {
             let routePorts = (0..<3).map { _ in FreePort.next() }
             let routes = routePorts.map { "nats-route://127.0.0.1:\($0)" }.joined(separator: ",")
-            nodes = try (0..<3).map { i in
-                try ServeFixture(
+            nodes = try await (0..<3).asyncMap { i in
+                try await ServeFixture(
                     natsServer: NatsServerBinaries.debian,
                     arguments: [
                         "--store", "kv", "--kv-replicas", "3", "--server-name", "n\(i + 1)", "--cluster-name", "unibus-test",
@@ -39,7 +39,7 @@ struct ClusterTests {
     func revocationReachesEveryNode() async throws {
         let c = try await Cluster()
         let bob = Fixture.keyPair(2)
-        let add = try CLI.run(["user", "add", "--handle", "bob", "--sign-pub", bob.signPub.hex, "--role", "member"] + c.kvFlags(c.nodes[0]))
+        let add = try await CLI.run(["user", "add", "--handle", "bob", "--sign-pub", bob.signPub.hex, "--role", "member"] + c.kvFlags(c.nodes[0]))
         #expect(add.status == 0, "\(add.stderr)\n\(c.nodes[0].log.suffix(2500))")
         #expect(add.stdout.contains("replicas 3, leader n"), "\(add.stdout)")
         // confirmed by all three nodes: bob connects to node 3 at once, no retry
@@ -47,11 +47,11 @@ struct ClusterTests {
         let connection = try await c.nodes[2].connect(bob, handle: "bob")
         let events = AsyncRecorder(connection.events)
         let start = ContinuousClock.now
-        let revoke = try CLI.run(["user", "revoke", "bob"] + c.kvFlags(c.nodes[0]))
+        let revoke = try await CLI.run(["user", "revoke", "bob"] + c.kvFlags(c.nodes[0]))
         #expect(revoke.status == 0 && revoke.stdout.contains("applied on 3/3 nodes"), "\(revoke.stdout)\(revoke.stderr)")
         #expect(await events.contains(within: .seconds(2)) { $0 == .closed || $0 == .disconnected }, "\(c.nodes[2].log)")
         print("cluster: revoke on n1 -> connection on n3 closed in \(ContinuousClock.now - start)")
-        let status = try CLI.run(["cluster", "status"] + c.kvFlags(c.nodes[1]).dropFirst(2))
+        let status = try await CLI.run(["cluster", "status"] + c.kvFlags(c.nodes[1]).dropFirst(2))
         #expect(status.status == 0 && status.stdout.contains("UNIBUS_nonces: replicas 3"), "\(status.stdout)\(status.stderr)")
     }
 
@@ -63,7 +63,7 @@ struct ClusterTests {
         // the CLI's bound (seen once in clean CI): each refusal is printed, then tried again.
         var added: CLIResult?
         _ = await eventually(timeout: .seconds(40), every: .milliseconds(500)) {
-            added = try? CLI.run(["user", "add", "--handle", "ana", "--sign-pub", ana.signPub.hex, "--role", "admin"] + c.kvFlags(c.nodes[0]))
+            added = try? await CLI.run(["user", "add", "--handle", "ana", "--sign-pub", ana.signPub.hex, "--role", "admin"] + c.kvFlags(c.nodes[0]))
             if let added, added.status != 0 { print("cluster warm-up: user add exit \(added.status): \(added.stdout)\(added.stderr)") }
             return added?.status == 0 || added?.stderr.contains("already registered") == true
         }
@@ -110,7 +110,7 @@ struct ClusterTests {
         // the CLI's bound (seen once in clean CI): each refusal is printed, then tried again.
         var added: CLIResult?
         _ = await eventually(timeout: .seconds(40), every: .milliseconds(500)) {
-            added = try? CLI.run(["user", "add", "--handle", "ana", "--sign-pub", ana.signPub.hex, "--role", "admin"] + c.kvFlags(c.nodes[0]))
+            added = try? await CLI.run(["user", "add", "--handle", "ana", "--sign-pub", ana.signPub.hex, "--role", "admin"] + c.kvFlags(c.nodes[0]))
             if let added, added.status != 0 { print("cluster warm-up: user add exit \(added.status): \(added.stdout)\(added.stderr)") }
             return added?.status == 0 || added?.stderr.contains("already registered") == true
         }
@@ -121,8 +121,8 @@ struct ClusterTests {
             ok = try? await api.send("GET", "/v1/me", key: ana); return ok?.status == 200
         }
         #expect(ok?.status == 200, "\(String(describing: ok))")
-        c.nodes[1].stop()
-        c.nodes[2].stop()
+        await c.nodes[1].stop()
+        await c.nodes[2].stop()
         let start = ContinuousClock.now
         let refused = try await api.send("GET", "/v1/me", key: ana)
         #expect(refused.status == 503 && refused.code == "unavailable", "\(refused)")

@@ -15,14 +15,14 @@ struct ClusterUpgradeTests {
     let dirs = (1...3).map { _ in TempDirectory("unibus-test-upgrade-cluster") }
 
     /// Three nats-servers as earlier versions rendered them: JetStream in `$G`, TLS, the internal identity.
-    func legacyCluster() throws -> [NatsServer] {
+    func legacyCluster() async throws -> [NatsServer] {
         let routePorts = (0..<3).map { _ in FreePort.next() }
         let routes = routePorts.map { "\"nats-route://127.0.0.1:\($0)\"" }.joined(separator: ", ")
-        return try dirs.enumerated().map { i, dir in
+        return try await dirs.enumerated().asyncMap { i, dir in
             let tls = dir.file("local_files/tls")
             _ = try DevelopmentCertificates.ensure(in: URL(fileURLWithPath: tls))
             let identity = try InternalIdentityFile.loadOrCreate(dir.file("local_files/internal.id")).keyPair
-            return try NatsServer(
+            return try await NatsServer(
                 config: """
                     server_name: n\(i + 1)
                     tls { cert_file: "\(tls)/server.crt", key_file: "\(tls)/server.key", ca_file: "\(tls)/ca.crt", verify: true }
@@ -44,7 +44,7 @@ struct ClusterUpgradeTests {
     @Test("export, refuse the old store, start fresh, migrate-to-kv: every record is back and users connect")
     func clusterUpgrade() async throws {
         let bob = Fixture.keyPair(2), eve = Fixture.keyPair(3)
-        let legacy = try legacyCluster()
+        let legacy = try await legacyCluster()
         let flags = kvFlags(dirs[0], port: legacy[0].port)
         // What the old serve did at start: create the buckets at R3 (this version's CLI never creates them).
         let tls = dirs[0].file("local_files/tls")
@@ -60,33 +60,34 @@ struct ClusterUpgradeTests {
         for (handle, pair, role) in [("ana", Fixture.keyPair(1), "admin"), ("bob", bob, "member"), ("eve", eve, "member")] {
             var added: CLIResult?
             _ = await eventually(timeout: .seconds(30)) {
-                added = try? CLI.run(
+                added = try? await CLI.run(
                     ["user", "add", "--handle", handle, "--sign-pub", pair.signPub.hex, "--role", role, "--store", "kv", "--kv-replicas", "3"]
                         + flags)
                 return added?.status == 0
             }
             #expect(added?.status == 0, "\(String(describing: added))")
         }
-        #expect(try CLI.run(["user", "revoke", "eve", "--store", "kv"] + flags).status == 0)
-        let before = try CLI.run(["user", "list", "--json", "--store", "kv"] + flags).stdout
+        #expect(try await CLI.run(["user", "revoke", "eve", "--store", "kv"] + flags).status == 0)
+        let before = try await CLI.run(["user", "list", "--json", "--store", "kv"] + flags).stdout
 
         // 1. export while the old cluster still runs
         let backup = dirs[0].file("pre-accounts.db")
-        let export = try CLI.run(["export", "--db", backup] + flags)
+        let export = try await CLI.run(["export", "--db", backup] + flags)
         #expect(export.status == 0 && export.stdout.contains("UNIBUS_users: 3 copied"), "\(export)")
         // 2. stop every node; 3. the upgraded node refuses to start on the old store, touching nothing
-        for server in legacy { server.stop() }
-        let refused = try ServeFixture(natsServer: NatsServerBinaries.debian, arguments: clusterArguments(0, ports: [1, 2, 3]), directory: dirs[0])
-        #expect(await eventually(timeout: .seconds(15)) { !refused.process.isRunning })
-        #expect(refused.stop() == 1)
+        for server in legacy { await server.stop() }
+        let refused = try await ServeFixture(
+            natsServer: NatsServerBinaries.debian, arguments: clusterArguments(0, ports: [1, 2, 3]), directory: dirs[0])
+        #expect(await eventually(timeout: .seconds(15)) { !refused.isRunning })
+        #expect(await refused.stop() == 1)
         #expect(await eventually(timeout: .seconds(5)) { refused.log.contains("Upgrading a cluster to accounts") }, "\(refused.log)")
         // 4. move each node's JetStream store aside and start the upgraded cluster
         for dir in dirs {
             try FileManager.default.moveItem(atPath: dir.file("local_files/jetstream"), toPath: dir.file("local_files/jetstream.pre-accounts"))
         }
         let ports = (0..<3).map { _ in FreePort.next() }
-        let nodes = try (0..<3).map { i in
-            try ServeFixture(natsServer: NatsServerBinaries.debian, arguments: clusterArguments(i, ports: ports), directory: dirs[i])
+        let nodes = try await (0..<3).asyncMap { i in
+            try await ServeFixture(natsServer: NatsServerBinaries.debian, arguments: clusterArguments(i, ports: ports), directory: dirs[i])
         }
         for node in nodes {
             try await node.waitUntilReady()
@@ -95,9 +96,9 @@ struct ClusterUpgradeTests {
             }
         }
         // 5. copy the export back
-        let migrate = try CLI.run(["migrate-to-kv", "--db", backup] + kvFlags(dirs[0], port: nodes[0].natsPort))
+        let migrate = try await CLI.run(["migrate-to-kv", "--db", backup] + kvFlags(dirs[0], port: nodes[0].natsPort))
         #expect(migrate.status == 0 && migrate.stdout.contains("UNIBUS_users: 3 copied"), "\(migrate)")
-        let after = try CLI.run(["user", "list", "--json", "--store", "kv"] + kvFlags(dirs[0], port: nodes[0].natsPort)).stdout
+        let after = try await CLI.run(["user", "list", "--json", "--store", "kv"] + kvFlags(dirs[0], port: nodes[0].natsPort)).stdout
         #expect(try Self.users(after) == Self.users(before), "before:\n\(before)\nafter:\n\(after)")
         // bob connects to node 3; eve stays revoked
         var connection: NatsConnection?

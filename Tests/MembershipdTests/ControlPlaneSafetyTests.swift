@@ -69,7 +69,7 @@ struct ControlPlaneSafetyTests {
     @Test("strict bodies: a duplicate key or a non-integer number is 400 invalid and changes nothing")
     func strictBodies() async throws {
         let w = try await World()
-        let before = try w.state()
+        let before = try await w.state()
         let duplicate = try await w.api.send("POST", "/v1/rooms", body: Self.json(#"{"id":"one","id":"two"}"#), key: w.ana)
         #expect(duplicate.status == 400 && duplicate.code == "invalid" && duplicate.text.contains("duplicate key"), "\(duplicate)")
         let fraction = try await w.api.send(
@@ -80,6 +80,6 @@ struct ControlPlaneSafetyTests {
         #expect(huge.status == 400 && huge.code == "invalid", "\(huge)")
         let bom = try await w.api.send("POST", "/v1/rooms", body: Data([0xEF, 0xBB, 0xBF]) + Self.json(#"{"id":"bom"}"#), key: w.ana)
         #expect(bom.status == 400 && bom.code == "invalid", "\(bom)")
-        #expect(try w.state() == before)
+        #expect(try await w.state() == before)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import UnibusCore
 import UnibusNats
+import UnibusProcess
 import UnibusTestSupport
 
 /// The HTTPS control plane over real TLS against a real membershipd and nats-server.
@@ -14,11 +15,11 @@ struct ControlPlaneTests {
         let ana = Fixture.keyPair(1), bob = Fixture.keyPair(2), cat = Fixture.keyPair(3)
 
         init() async throws {
-            serve = try ServeFixture(natsServer: NatsServerBinaries.debian)
+            serve = try await ServeFixture(natsServer: NatsServerBinaries.debian)
             try await serve.waitUntilReady()
-            _ = try serve.addUser("ana", 1, role: .admin)
-            _ = try serve.addUser("bob", 2)
-            _ = try serve.addUser("cat", 3)
+            _ = try await serve.addUser("ana", 1, role: .admin)
+            _ = try await serve.addUser("bob", 2)
+            _ = try await serve.addUser("cat", 3)
             api = APIClient(serve)
             guard await eventually(timeout: .seconds(10), { FreePort.accepts(serve.httpPort) }) else {
                 throw FixtureFailure("nothing listens on the control plane port:\n\(serve.log)")
@@ -30,8 +31,8 @@ struct ControlPlaneTests {
         }
 
         /// Every allowlist row except nonces (which every accepted signature adds).
-        func state() throws -> String {
-            try UserCommandTests.dump(serve.db).split(separator: "\n").filter { !$0.contains("INSERT INTO nonces") }.joined(separator: "\n")
+        func state() async throws -> String {
+            try await UserCommandTests.dump(serve.db).split(separator: "\n").filter { !$0.contains("INSERT INTO nonces") }.joined(separator: "\n")
         }
 
         /// A 0600 seed file for the CLI and the Python signer.
@@ -78,11 +79,11 @@ struct ControlPlaneTests {
         let w = try await World()
         let url = "https://127.0.0.1:\(w.serve.httpPort)"
         let common = ["--key-file", w.seedFile(w.ana), "--url", url, "--ca", "\(w.serve.tls)/ca.crt"]
-        let me = try CLI.run(["api", "GET", "/v1/me"] + common)
+        let me = try await CLI.run(["api", "GET", "/v1/me"] + common)
         #expect(me.status == 0, "\(me.stderr)")
         #expect(me.stdout.contains("\"handle\":\"ana\""))
-        #expect(try CLI.run(["api", "POST", "/v1/rooms", "--data", #"{"id":"ops"}"#] + common).status == 0)
-        let put = try CLI.run(["api", "PUT", "/v1/rooms/ops/members/\(w.cat.signPub)", "--data", #"{"role":"member"}"#] + common)
+        #expect(try await CLI.run(["api", "POST", "/v1/rooms", "--data", #"{"id":"ops"}"#] + common).status == 0)
+        let put = try await CLI.run(["api", "PUT", "/v1/rooms/ops/members/\(w.cat.signPub)", "--data", #"{"role":"member"}"#] + common)
         #expect(put.status == 0, "\(put.stderr)")
         // right after the 2xx, cat may use the room on the bus
         let cat = try await w.serve.connect(w.cat, handle: "cat")
@@ -93,10 +94,10 @@ struct ControlPlaneTests {
         #expect(await got.contains { $0.string == "hello" })
         #expect(!events.items.contains { if case .error = $0 { true } else { false } })
         // removal withdraws it on the live connection
-        #expect(try CLI.run(["api", "DELETE", "/v1/rooms/ops/members/\(w.cat.signPub)"] + common).status == 0)
+        #expect(try await CLI.run(["api", "DELETE", "/v1/rooms/ops/members/\(w.cat.signPub)"] + common).status == 0)
         #expect(await events.contains { DataPlaneTests.violation($0, "Subscription", "unibus.room.ops") })
         // an error answer exits 1 with the code
-        let bad = try CLI.run(["api", "POST", "/v1/rooms", "--data", #"{"id":"a.b"}"#] + common)
+        let bad = try await CLI.run(["api", "POST", "/v1/rooms", "--data", #"{"id":"a.b"}"#] + common)
         #expect(bad.status == 1 && bad.stderr.hasPrefix("error: 400 invalid:"), "\(bad.stderr)")
         await cat.close()
     }
@@ -188,7 +189,7 @@ struct ControlPlaneTests {
             }
         },
         .init(name: "revoked keyid", status: 403, code: "revoked") { w in
-            _ = try CLI.run(["user", "revoke", "cat", "--db", w.serve.db])
+            _ = try await CLI.run(["user", "revoke", "cat", "--db", w.serve.db])
             return try await w.api.send("POST", "/v1/rooms", body: room, key: w.cat)
         },
         .init(name: "alg other than ed25519", status: 401, code: "bad-signature") {
@@ -250,12 +251,12 @@ struct ControlPlaneTests {
     func badRequestChangesNothing(_ bad: BadRequest) async throws {
         let w = try await World()
         let revoking = bad.name == "revoked keyid"
-        let before = try w.state()
+        let before = try await w.state()
         let answer = try await bad.send(w)
         #expect(answer.status == bad.status, "\(answer)")
         #expect(answer.code == bad.code, "\(answer)")
         #expect(((answer.json as? [String: Any])?["message"] as? String)?.isEmpty == false)
-        if !revoking { #expect(try w.state() == before) }
+        if !revoking { #expect(try await w.state() == before) }
     }
 
     @Test("a replay storm: 50 identical signed requests in parallel, exactly one succeeds")
@@ -282,27 +283,21 @@ struct ControlPlaneTests {
     func independentSigner() async throws {
         let w = try await World()
         let seed = w.seedFile(w.ana, hex: true)
-        func run(_ method: String, _ path: String, _ body: String, _ tamper: String) throws -> [String: Any] {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            p.arguments = [
-                TestPython.executable, ServeFixture.repoRoot.appendingPathComponent("Tests/Peers/http_sig_peer.py").path,
-                w.api.base, "\(w.serve.tls)/ca.crt", seed, method, path, body, tamper,
-            ]
-            let out = Pipe()
-            p.standardOutput = out
-            try p.run()
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
+        func run(_ method: String, _ path: String, _ body: String, _ tamper: String) async throws -> [String: Any] {
+            let script = ServeFixture.repoRoot.appendingPathComponent("Tests/Peers/http_sig_peer.py").path
+            let data = Data(
+                try await Command(
+                    "/usr/bin/env", [TestPython.executable, script, w.api.base, "\(w.serve.tls)/ca.crt", seed, method, path, body, tamper]
+                ).output().stdout.utf8)
             return (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? ["raw": String(decoding: data, as: UTF8.self)]
         }
-        let me = try run("GET", "/v1/me", "-", "none")
+        let me = try await run("GET", "/v1/me", "-", "none")
         #expect(me["status"] as? Int == 200, "\(me)")
-        let created = try run("POST", "/v1/rooms", #"{"id":"pyroom"}"#, "none")
+        let created = try await run("POST", "/v1/rooms", #"{"id":"pyroom"}"#, "none")
         #expect(created["status"] as? Int == 201, "\(created)")
-        let tampered = try run("POST", "/v1/rooms", #"{"id":"pyroom2"}"#, "body")
+        let tampered = try await run("POST", "/v1/rooms", #"{"id":"pyroom2"}"#, "body")
         #expect(tampered["status"] as? Int == 401, "\(tampered)")
-        let movedPath = try run("GET", "/v1/me", "-", "path")
+        let movedPath = try await run("GET", "/v1/me", "-", "path")
         #expect(movedPath["status"] as? Int != 200, "\(movedPath)")
         #expect(try await w.api.send("GET", "/v1/rooms/pyroom2/members", key: w.ana).status == 404)
     }

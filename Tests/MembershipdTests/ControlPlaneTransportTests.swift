@@ -46,7 +46,7 @@ struct ControlPlaneTransportTests {
         let serve = try await Self.start()
         let host = "127.0.0.1:\(serve.httpPort)"
         for bad in Self.malformed {
-            let r = try RawExchange.send(serve, bad.request(host), readFor: 2.5)
+            let r = try await RawExchange.send(serve, bad.request(host), readFor: 2.5)
             #expect(r.status == bad.status, "\(bad.name): \(r)")
             #expect(r.code == bad.code && r.message?.isEmpty == false, "\(bad.name): \(r)")
             #expect(r.headers["content-type"] == "application/json" && r.headers["content-length"] == "\(r.body.utf8.count)", "\(bad.name): \(r)")
@@ -54,7 +54,7 @@ struct ControlPlaneTransportTests {
             if bad.status == 405 { #expect(r.headers["allow"] == "GET, HEAD, POST, PUT, DELETE", "\(bad.name): \(r)") }
         }
         // a response to CONNECT has no body (NIO frames it so), but it is refused all the same
-        let connect = try RawExchange.send(serve, "CONNECT \(host) HTTP/1.1\r\nHost: \(host)\r\n\r\n", readFor: 2.5)
+        let connect = try await RawExchange.send(serve, "CONNECT \(host) HTTP/1.1\r\nHost: \(host)\r\n\r\n", readFor: 2.5)
         #expect(connect.status == 405 && connect.closed, "\(connect)")
     }
 
@@ -62,9 +62,9 @@ struct ControlPlaneTransportTests {
     func routerErrorsAndHead() async throws {
         let serve = try await Self.start()
         let host = "127.0.0.1:\(serve.httpPort)"
-        let missing = try RawExchange.send(serve, try RawExchange.signedGet("/v1/nope", key: Fixture.keyPair(1), signedFor: host, host: host))
+        let missing = try await RawExchange.send(serve, try RawExchange.signedGet("/v1/nope", key: Fixture.keyPair(1), signedFor: host, host: host))
         #expect(missing.status == 404 && missing.code == "not-found", "\(missing)")
-        let head = try RawExchange.send(serve, "HEAD /healthz HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n")
+        let head = try await RawExchange.send(serve, "HEAD /healthz HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n")
         #expect(head.status == 200 && head.body.isEmpty && head.headers["content-length"] != nil, "\(head)")
     }
 
@@ -74,20 +74,20 @@ struct ControlPlaneTransportTests {
         for request in [
             "GET /healthz HTTP/1.0\r\n\r\n", "GET /healthz HTTP/1.0\r\nHost: 127.0.0.1:\(serve.httpPort)\r\nConnection: keep-alive\r\n\r\n",
         ] {
-            let r = try RawExchange.send(serve, request, readFor: 2.5)
+            let r = try await RawExchange.send(serve, request, readFor: 2.5)
             #expect(r.statusLine == "HTTP/1.0 200 OK", "\(r)")
             #expect(r.headers["content-length"] == "\(r.body.utf8.count)" && r.headers["transfer-encoding"] == nil, "\(r)")
             #expect(r.json?["status"] as? String == "ok", "\(r)")
             #expect(r.closed && (r.closedAt ?? 9) < 2, "\(r)")
         }
-        let error = try RawExchange.send(serve, "GET /v1/me HTTP/1.0\r\n\r\n", readFor: 2.5)
+        let error = try await RawExchange.send(serve, "GET /v1/me HTTP/1.0\r\n\r\n", readFor: 2.5)
         #expect(error.statusLine.hasPrefix("HTTP/1.0 401") && error.code == "unsigned" && error.closed, "\(error)")
     }
 
     @Test("an idle keep-alive connection is closed after the idle bound (3 s here)")
     func idleConnectionClosed() async throws {
         let serve = try await Self.start()
-        let r = try RawExchange.send(serve, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:\(serve.httpPort)\r\n\r\n", readFor: 8)
+        let r = try await RawExchange.send(serve, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:\(serve.httpPort)\r\n\r\n", readFor: 8)
         #expect(r.status == 200, "\(r)")
         let idle = (r.closedAt ?? 99) - (r.firstByteAt ?? 0)
         #expect(r.closed && idle > 2 && idle < 4.5, "idle for \(idle) s: \(r)")
@@ -97,7 +97,7 @@ struct ControlPlaneTransportTests {
     func silentConnectionClosed() async throws {
         let serve = try await Self.start()
         for tls in [true, false] {
-            let r = try RawExchange.run(serve, tls: tls, steps: [], readFor: 6)
+            let r = try await RawExchange.run(serve, tls: tls, steps: [], readFor: 6)
             #expect(r.closed && (r.closedAt ?? 99) < 2.5 && r.received.isEmpty, "tls \(tls): \(r)")
         }
     }
@@ -105,7 +105,7 @@ struct ControlPlaneTransportTests {
     @Test("a request head trickled byte by byte gets 408 after the head bound (slowloris)")
     func slowHead() async throws {
         let serve = try await Self.start()
-        let r = try RawExchange.run(
+        let r = try await RawExchange.run(
             serve,
             steps: [
                 ["send": "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:\(serve.httpPort)\r\n"], ["trickle": "X-Slow: 1\r\n", "every": 0.2, "for": 6],
@@ -119,8 +119,8 @@ struct ControlPlaneTransportTests {
     func slowBody() async throws {
         let serve = try await Self.start()
         let head = "POST /v1/rooms HTTP/1.1\r\nHost: 127.0.0.1:\(serve.httpPort)\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
-        let stalled = try RawExchange.run(serve, steps: [["send": head + "{\"id\":"]], readFor: 6)
-        let trickled = try RawExchange.run(serve, steps: [["send": head], ["trickle": " ", "every": 0.2, "for": 6]], readFor: 2)
+        let stalled = try await RawExchange.run(serve, steps: [["send": head + "{\"id\":"]], readFor: 6)
+        let trickled = try await RawExchange.run(serve, steps: [["send": head], ["trickle": " ", "every": 0.2, "for": 6]], readFor: 2)
         for r in [stalled, trickled] {
             #expect(r.status == 408 && r.code == "timeout", "\(r)")
             #expect(r.closed && (r.closedAt ?? 99) < 2.5, "\(r)")

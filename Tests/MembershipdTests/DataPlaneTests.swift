@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import UnibusCore
 import UnibusNats
+import UnibusProcess
 import UnibusStoreSQLite
 import UnibusTestSupport
 
@@ -16,10 +17,10 @@ struct DataPlaneTests {
         let bob: UserKeyPair
 
         init(_ natsServer: String) async throws {
-            serve = try ServeFixture(natsServer: natsServer)
+            serve = try await ServeFixture(natsServer: natsServer)
             try await serve.waitUntilReady()
-            ana = try serve.addUser("ana", 1, role: .admin)
-            bob = try serve.addUser("bob", 2)
+            ana = try await serve.addUser("ana", 1, role: .admin)
+            bob = try await serve.addUser("bob", 2)
             let store = try serve.store()
             let anaUser = try #require(try await store.user(ana.signPub))
             try await store.createRoom(Fixture.room("general", by: anaUser))
@@ -107,12 +108,7 @@ struct DataPlaneTests {
         // a certificate from another CA
         let other = TempDirectory("unibus-test-other-ca")
         let script = ServeFixture.repoRoot.appendingPathComponent("tls/generate-certs.sh").path
-        let gen = Process()
-        gen.executableURL = URL(fileURLWithPath: script)
-        gen.arguments = ["--out", other.path]
-        gen.standardOutput = FileHandle.nullDevice
-        try gen.run()
-        gen.waitUntilExit()
+        try await Command(script, ["--out", other.path]).succeed()
         var foreign = try w.serve.options(w.bob, handle: "bob")
         foreign.tls = NatsTLSFiles(caFile: "\(w.serve.tls)/ca.crt", certFile: "\(other.path)/client.crt", keyFile: "\(other.path)/client.key")
         await #expect(throws: NatsError.self) { _ = try await NatsConnection.connect(foreign) }
@@ -132,7 +128,7 @@ struct DataPlaneTests {
         let events = AsyncRecorder(bob.events)
         let ana = try await w.serve.connect(w.ana, handle: "ana")
         let start = ContinuousClock.now
-        let r = try CLI.run(["user", "revoke", "bob", "--db", w.serve.db])
+        let r = try await CLI.run(["user", "revoke", "bob", "--db", w.serve.db])
         #expect(r.status == 0)
         #expect(await events.contains(within: .seconds(10)) { $0 == .closed || $0 == .disconnected }, "\(w.serve.log)")
         let elapsed = ContinuousClock.now - start
@@ -190,7 +186,7 @@ struct DataPlaneTests {
         let pid = try #require(w.serve.childPID)
         kill(pid, SIGHUP)
         // Another user's change reloads for real; bob is untouched.
-        _ = try w.serve.addUser("cat", 3)
+        _ = try await w.serve.addUser("cat", 3)
         try await w.waitForACL(containing: Fixture.keyPair(3).nkey)
         try await Task.sleep(for: .milliseconds(200))
         #expect(w.serve.count("ACL reloaded") == reloads + 1)
@@ -208,14 +204,16 @@ struct DataPlaneTests {
         let w = try await World(NatsServerBinaries.debian)
         for i in 0..<20 {
             let pair = Fixture.keyPair(500 + i)
-            let add = try CLI.run(["user", "add", "--handle", "now\(i)", "--sign-pub", pair.signPub.hex, "--role", "member", "--db", w.serve.db])
+            let add = try await CLI.run([
+                "user", "add", "--handle", "now\(i)", "--sign-pub", pair.signPub.hex, "--role", "member", "--db", w.serve.db,
+            ])
             #expect(add.status == 0 && add.stdout.contains("applied on 1/1 node in "), "\(add.stdout)\(add.stderr)")
             let c = try await w.serve.connect(pair, handle: "now\(i)")
             await c.close()
         }
         // with no node serving the file, the change is stored and the command says so
         let dir = TempDirectory("cli")
-        let offline = try CLI.run([
+        let offline = try await CLI.run([
             "user", "add", "--handle", "solo", "--sign-pub", Fixture.keyPair(600).signPub.hex, "--role", "member", "--db", dir.file("u.db"),
         ])
         #expect(offline.status == 0 && offline.stdout.contains("no node is serving this store"), "\(offline.stdout)")
@@ -228,13 +226,13 @@ struct DataPlaneTests {
         let lines = (0..<300).map { #"{"handle":"agent\#($0)","sign_pub":"\#(Fixture.keyPair(2000 + $0).signPub.hex)","role":"member"}"# }
         try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
         let before = w.serve.count("ACL reloaded")
-        let run = try CLI.run(["user", "import", "--file", file, "--db", w.serve.db])
+        let run = try await CLI.run(["user", "import", "--file", file, "--db", w.serve.db])
         #expect(run.status == 0 && run.stdout.contains("imported 300 users (0 already present)"), "\(run.stdout)\(run.stderr)")
         #expect(run.stdout.contains("applied on 1/1 node"))
         #expect(w.serve.count("ACL reloaded") == before + 1, "\(w.serve.log.suffix(2000))")
         await (try await w.serve.connect(Fixture.keyPair(2299), handle: "agent299")).close()
         // a re-run changes nothing and reloads nothing
-        let again = try CLI.run(["user", "import", "--file", file, "--db", w.serve.db])
+        let again = try await CLI.run(["user", "import", "--file", file, "--db", w.serve.db])
         #expect(again.status == 0 && again.stdout.contains("imported 0 users (300 already present)"), "\(again.stdout)")
         #expect(w.serve.count("ACL reloaded") == before + 1)
     }

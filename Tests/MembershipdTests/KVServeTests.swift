@@ -12,7 +12,7 @@ struct KVServeTests {
     final class Node: @unchecked Sendable {
         let serve: ServeFixture
         init() async throws {
-            serve = try ServeFixture(natsServer: NatsServerBinaries.debian, arguments: ["--store", "kv"])
+            serve = try await ServeFixture(natsServer: NatsServerBinaries.debian, arguments: ["--store", "kv"])
             try await serve.waitUntilReady()
             guard await eventually(timeout: .seconds(15), { self.serve.log.contains("KV allowlist open") }) else {
                 throw FixtureFailure("KV never opened:\n\(serve.log)")
@@ -24,12 +24,14 @@ struct KVServeTests {
                 "--internal-id-file", serve.dir.file("local_files/internal.id"),
             ]
         }
-        func cli(_ args: [String]) throws -> CLIResult { try CLI.run(args + kv, cwd: serve.dir.url) }
+        func cli(_ args: [String]) async throws -> CLIResult { try await CLI.run(args + kv, cwd: serve.dir.url) }
         /// migrate-to-kv takes the KV flags without --store.
-        func migrate(_ db: String) throws -> CLIResult { try CLI.run(["migrate-to-kv", "--db", db] + kv.dropFirst(2), cwd: serve.dir.url) }
-        func add(_ handle: String, _ n: Int, role: String = "member") throws -> UserKeyPair {
+        func migrate(_ db: String) async throws -> CLIResult {
+            try await CLI.run(["migrate-to-kv", "--db", db] + kv.dropFirst(2), cwd: serve.dir.url)
+        }
+        func add(_ handle: String, _ n: Int, role: String = "member") async throws -> UserKeyPair {
             let pair = Fixture.keyPair(n)
-            let r = try cli(["user", "add", "--handle", handle, "--sign-pub", pair.signPub.hex, "--role", role])
+            let r = try await cli(["user", "add", "--handle", handle, "--sign-pub", pair.signPub.hex, "--role", role])
             guard r.status == 0 else { throw FixtureFailure("user add: \(r.stderr)") }
             return pair
         }
@@ -54,15 +56,15 @@ struct KVServeTests {
     @Test("live CLI over KV: add, list, refuse a re-add, revoke closes the live connection")
     func liveCLI() async throws {
         let node = try await Node()
-        let bob = try node.add("bob", 2)
-        let added = try node.cli(["user", "add", "--handle", "cat", "--sign-pub", Fixture.keyPair(3).signPub.hex, "--role", "member"])
+        let bob = try await node.add("bob", 2)
+        let added = try await node.cli(["user", "add", "--handle", "cat", "--sign-pub", Fixture.keyPair(3).signPub.hex, "--role", "member"])
         #expect(added.stdout.contains("UNIBUS_users: replicas 1"), "\(added.stdout)")
         // confirmed: once the command returns, cat connects at once (no retry)
         #expect(added.stdout.contains("applied on 1/1 node in "), "\(added.stdout)")
         await (try await node.serve.connect(Fixture.keyPair(3), handle: "cat")).close()
-        let again = try node.cli(["user", "add", "--handle", "bob2", "--sign-pub", bob.signPub.hex, "--role", "member"])
+        let again = try await node.cli(["user", "add", "--handle", "bob2", "--sign-pub", bob.signPub.hex, "--role", "member"])
         #expect(again.status == 1 && again.stderr.contains("already registered"), "\(again.stderr)")
-        let list = try node.cli(["user", "list", "--json"])
+        let list = try await node.cli(["user", "list", "--json"])
         #expect(list.status == 0 && list.stdout.contains("\"bob\"") && list.stdout.contains("\"cat\""))
         // the ACL follows the KV (watched): bob connects, then is revoked from the CLI
         var connection: NatsConnection?
@@ -71,7 +73,7 @@ struct KVServeTests {
         }
         let bobConn = try #require(connection, "\(node.serve.log)")
         let events = AsyncRecorder(bobConn.events)
-        let revoke = try node.cli(["user", "revoke", "bob"])
+        let revoke = try await node.cli(["user", "revoke", "bob"])
         #expect(revoke.status == 0 && revoke.stdout.contains("applied on 1/1 node"), "\(revoke.stdout)")
         #expect(await events.contains(within: .seconds(2)) { $0 == .closed || $0 == .disconnected })
     }
@@ -79,7 +81,7 @@ struct KVServeTests {
     @Test("a revoke written straight into the KV by another client closes a live connection")
     func directKVRevoke() async throws {
         let node = try await Node()
-        let bob = try node.add("bob", 2)
+        let bob = try await node.add("bob", 2)
         var connection: NatsConnection?
         _ = await eventually(timeout: .seconds(10)) {
             connection = try? await node.serve.connect(bob, handle: "bob"); return connection != nil
@@ -93,7 +95,7 @@ struct KVServeTests {
     @Test("after nats-server dies, the restarted server gets the KV allowlist again and a revoke still closes connections")
     func restartedServerFollowsTheKV() async throws {
         let node = try await Node()
-        let bob = try node.add("bob", 2)
+        let bob = try await node.add("bob", 2)
         let first = try #require(node.serve.childPID)
         kill(first, SIGKILL)
         #expect(await eventually(timeout: .seconds(15)) { node.serve.count("ready (pid") >= 2 }, "\(node.serve.log)")
@@ -104,7 +106,7 @@ struct KVServeTests {
         let events = AsyncRecorder(try #require(connection, "bob never reconnected:\n\(node.serve.log)").events)
         var revoked: CLIResult?
         _ = await eventually(timeout: .seconds(15)) {
-            revoked = try? node.cli(["user", "revoke", "bob"]); return revoked?.status == 0
+            revoked = try? await node.cli(["user", "revoke", "bob"]); return revoked?.status == 0
         }
         #expect(revoked?.status == 0, "\(String(describing: revoked))")
         #expect(await events.contains(within: .seconds(10)) { $0 == .closed || $0 == .disconnected }, "\(node.serve.log)")
@@ -113,7 +115,7 @@ struct KVServeTests {
     @Test("a corrupt value in the KV is reported and left out, and never blocks a revocation")
     func corruptValueDoesNotBlockRevocation() async throws {
         let node = try await Node()
-        let bob = try node.add("bob", 2)
+        let bob = try await node.add("bob", 2)
         let store = try await node.store()
         let bogus = Fixture.keyPair(9).signPub.hex
         _ = try await store.bucket(.users).put(bogus, value: Data("{not json".utf8))
@@ -122,7 +124,7 @@ struct KVServeTests {
             connection = try? await node.serve.connect(bob, handle: "bob"); return connection != nil
         }
         let events = AsyncRecorder(try #require(connection, "\(node.serve.log)").events)
-        #expect(try node.cli(["user", "revoke", "bob"]).status == 0)
+        #expect(try await node.cli(["user", "revoke", "bob"]).status == 0)
         #expect(await events.contains(within: .seconds(10)) { $0 == .closed || $0 == .disconnected }, "\(node.serve.log)")
         #expect(node.serve.log.contains("left out of the ACL"))
         #expect(!(try String(contentsOfFile: node.serve.dir.file("local_files/nats-server.conf"), encoding: .utf8)).contains(Fixture.keyPair(9).nkey))
@@ -139,14 +141,14 @@ struct KVServeTests {
         #expect(j["store"] as? String == "kv" && j["jetstream"] as? String == "ready")
     }
 
-    @Test func anUnreachableServerFailsFastNamingTheURL() throws {
+    @Test func anUnreachableServerFailsFastNamingTheURL() async throws {
         let dir = TempDirectory("unibus-test-cli")
-        let tls = try ServeLifecycleTests.certificates(in: dir)
+        let tls = try await ServeLifecycleTests.certificates(in: dir)
         FileManager.default.createFile(
             atPath: dir.file("internal.id"), contents: Data(UserKeyPair().nkeySeed.utf8), attributes: [.posixPermissions: 0o600])
         let port = FreePort.next()
         let start = Date()
-        let r = try CLI.run([
+        let r = try await CLI.run([
             "user", "list", "--store", "kv", "--nats-url", "nats://127.0.0.1:\(port)", "--ca", "\(tls)/ca.crt",
             "--internal-id-file", dir.file("internal.id"),
         ])
@@ -156,22 +158,22 @@ struct KVServeTests {
     }
 
     @Test("the internal identity file must exist and be 0600")
-    func identityFileIsChecked() throws {
+    func identityFileIsChecked() async throws {
         let dir = TempDirectory("unibus-test-cli")
-        let tls = try ServeLifecycleTests.certificates(in: dir)
+        let tls = try await ServeLifecycleTests.certificates(in: dir)
         let base = [
             "user", "list", "--store", "kv", "--nats-url", "nats://127.0.0.1:\(FreePort.next())", "--ca", "\(tls)/ca.crt", "--internal-id-file",
         ]
-        let missing = try CLI.run(base + [dir.file("absent.id")])
+        let missing = try await CLI.run(base + [dir.file("absent.id")])
         #expect(missing.status == 1 && missing.stderr.contains("absent.id"), "\(missing.stderr)")
         FileManager.default.createFile(
             atPath: dir.file("open.id"), contents: Data(UserKeyPair().nkeySeed.utf8), attributes: [.posixPermissions: 0o644])
-        let open = try CLI.run(base + [dir.file("open.id")])
+        let open = try await CLI.run(base + [dir.file("open.id")])
         #expect(open.status == 1 && open.stderr.contains("chmod 600"), "\(open.stderr)")
     }
 
-    @Test func aNonLoopbackURLNeedsACA() throws {
-        let r = try CLI.run(["migrate-to-kv", "--db", "/nonexistent.db", "--nats-url", "nats://10.1.2.3:4250"])
+    @Test func aNonLoopbackURLNeedsACA() async throws {
+        let r = try await CLI.run(["migrate-to-kv", "--db", "/nonexistent.db", "--nats-url", "nats://10.1.2.3:4250"])
         #expect(r.status == 1 && r.stderr.contains("give --ca"), "\(r.stderr)")
     }
 
@@ -193,7 +195,7 @@ struct KVServeTests {
                     RoomKey(room: RoomID("room\(i % 20)"), recipient: u.signPub, epoch: 1, wrapped: Data([1, 2, 3]), createdAt: Fixture.epoch))
             }
         }
-        let first = try node.migrate(dbPath)
+        let first = try await node.migrate(dbPath)
         #expect(first.status == 0, "\(first.stderr)\n\(node.serve.log.suffix(3000))")
         #expect(first.stdout.contains("UNIBUS_users: 10000 copied, 0 already there"), "\(first.stdout)")
         #expect(first.stdout.contains("UNIBUS_rooms: 20 copied"), "\(first.stdout)")
@@ -201,7 +203,7 @@ struct KVServeTests {
         #expect(first.stdout.contains("UNIBUS_members and UNIBUS_rooms_by_member: 220 copied, 0 already there"), "\(first.stdout)")
         #expect(first.stdout.contains("UNIBUS_room_keys: 200 copied"), "\(first.stdout)")
         #expect(first.stderr.contains("migrating users: 10000/10000"))
-        let second = try node.migrate(dbPath)
+        let second = try await node.migrate(dbPath)
         #expect(second.status == 0)
         #expect(second.stdout.contains("UNIBUS_users: 0 copied, 10000 already there"), "\(second.stdout)")
         #expect(second.stdout.contains("UNIBUS_members and UNIBUS_rooms_by_member: 0 copied, 220 already there"), "\(second.stdout)")

@@ -1,14 +1,13 @@
 import Foundation
 import Testing
+import UnibusProcess
 import UnibusTestSupport
 
 /// UNIBUS_NATS_MONITOR / UNIBUS_NATS_DEBUG: the monitoring endpoint is 127.0.0.1:8222 only.
 @Suite("monitoring toggle", .serialized)
 struct MonitoringTests {
-    static func get(_ path: String) -> (status: Int, body: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = [
+    static func get(_ path: String) async -> (status: Int, body: String) {
+        let arguments = [
             TestPython.executable, "-c",
             """
             import sys, urllib.request
@@ -18,25 +17,14 @@ struct MonitoringTests {
                 print(0); print(e)
             """,
         ]
-        let out = Pipe()
-        p.standardOutput = out
-        try? p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
+        let text = (try? await Command("/usr/bin/env", arguments).output().stdout) ?? ""
         let lines = text.split(separator: "\n", maxSplits: 1)
         return (Int(lines.first ?? "") ?? 0, lines.count > 1 ? String(lines[1]) : "")
     }
 
     /// Listening TCP sockets on a port, as `ss` shows them (local address:port).
-    static func listeners(port: Int) -> [String] {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["ss", "-ltnH", "sport = :\(port)"]
-        let out = Pipe()
-        p.standardOutput = out
-        try? p.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
+    static func listeners(port: Int) async -> [String] {
+        let text = (try? await Command("/usr/bin/env", ["ss", "-ltnH", "sport = :\(port)"]).output().stdout) ?? ""
         return text.split(separator: "\n").compactMap {
             $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst(3).first.map(String.init)
         }
@@ -45,36 +33,36 @@ struct MonitoringTests {
     @Test("MONITOR=1 opens /varz and /jsz on 127.0.0.1 only, even with --bind 0.0.0.0, and the log stays quiet")
     func monitorOpensLoopbackEndpoint() async throws {
         let certs = TempDirectory("unibus-test-certs")
-        let tls = try ServeLifecycleTests.certificates(in: certs)
-        let serve = try ServeFixture(
+        let tls = try await ServeLifecycleTests.certificates(in: certs)
+        let serve = try await ServeFixture(
             natsServer: NatsServerBinaries.debian,
             arguments: ["--bind", "0.0.0.0", "--tls-cert", "\(tls)/server.crt", "--tls-key", "\(tls)/server.key", "--tls-ca", "\(tls)/ca.crt"],
             environment: ["UNIBUS_NATS_MONITOR": "1"])
         try await serve.waitUntilReady()
-        let varz = Self.get("/varz")
+        let varz = await Self.get("/varz")
         #expect(varz.status == 200 && varz.body.contains("\"server_name\""), "\(varz)")
-        let jsz = Self.get("/jsz")
+        let jsz = await Self.get("/jsz")
         #expect(jsz.status == 200 && jsz.body.contains("\"config\""), "\(jsz)")
-        #expect(Self.listeners(port: 8222) == ["127.0.0.1:8222"])
-        #expect(["0.0.0.0:\(serve.natsPort)", "*:\(serve.natsPort)"].contains(Self.listeners(port: serve.natsPort).first ?? ""))
+        #expect(await Self.listeners(port: 8222) == ["127.0.0.1:8222"])
+        #expect(["0.0.0.0:\(serve.natsPort)", "*:\(serve.natsPort)"].contains(await Self.listeners(port: serve.natsPort).first ?? ""))
         #expect(!serve.log.contains("[DBG]") && !serve.log.contains("[TRC]") && !serve.log.contains("[INF]"))
-        serve.stop()
+        await serve.stop()
     }
 
     @Test("without the variables nothing listens on 8222")
     func closedByDefault() async throws {
-        let serve = try ServeFixture(natsServer: NatsServerBinaries.debian)
+        let serve = try await ServeFixture(natsServer: NatsServerBinaries.debian)
         try await serve.waitUntilReady()
-        #expect(Self.listeners(port: 8222).isEmpty)
-        serve.stop()
+        #expect(await Self.listeners(port: 8222).isEmpty)
+        await serve.stop()
     }
 
     @Test("DEBUG=1 gives the debug log and the endpoint")
     func debugImpliesMonitor() async throws {
-        let serve = try ServeFixture(natsServer: NatsServerBinaries.debian, environment: ["UNIBUS_NATS_DEBUG": "1"])
+        let serve = try await ServeFixture(natsServer: NatsServerBinaries.debian, environment: ["UNIBUS_NATS_DEBUG": "1"])
         try await serve.waitUntilReady()
-        #expect(Self.get("/varz").status == 200)
+        #expect(await Self.get("/varz").status == 200)
         #expect(await eventually { serve.log.contains("[DBG]") }, "\(serve.log)")
-        serve.stop()
+        await serve.stop()
     }
 }

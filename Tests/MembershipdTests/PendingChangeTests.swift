@@ -13,10 +13,10 @@ import UnibusTestSupport
 struct PendingChangeTests {
     @Test("a revocation that cannot be applied: 503 to writes, /healthz 503, then the data plane stops; it comes back without the user")
     func stuckRevocationStopsTheDataPlane() async throws {
-        let serve = try ServeFixture(natsServer: NatsServerBinaries.debian)
+        let serve = try await ServeFixture(natsServer: NatsServerBinaries.debian)
         try await serve.waitUntilReady()
-        let ana = try serve.addUser("ana", 1, role: .admin)
-        let bob = try serve.addUser("bob", 2)
+        let ana = try await serve.addUser("ana", 1, role: .admin)
+        let bob = try await serve.addUser("bob", 2)
         var connection: NatsConnection?
         _ = await eventually(timeout: .seconds(10)) {
             connection = try? await serve.connect(bob, handle: "bob")
@@ -30,7 +30,7 @@ struct PendingChangeTests {
         try FileManager.default.moveItem(atPath: cert, toPath: cert + ".away")
         let revokedAt = ContinuousClock.now
         // the CLI waits for the node, which cannot apply it: stored, not confirmed, exit 1
-        let revoke = try CLI.run(["user", "revoke", "bob", "--db", serve.db])
+        let revoke = try await CLI.run(["user", "revoke", "bob", "--db", serve.db])
         #expect(revoke.status == 1 && revoke.stderr.contains("the change is stored but applied on only 0/1 nodes"), "\(revoke.stderr)")
         // a write while the rendered ACL cannot be applied is a 503, never a 2xx
         let write = try await api.send(

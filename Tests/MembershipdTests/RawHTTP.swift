@@ -1,5 +1,6 @@
 import Foundation
 import UnibusCore
+import UnibusProcess
 import UnibusTestSupport
 
 /// Raw bytes to a running control plane through Tests/Peers/raw_http_peer.py (TLS or bare TCP),
@@ -30,19 +31,14 @@ struct RawExchange: CustomStringConvertible {
     var description: String { "closed \(closed) at \(closedAt ?? -1) s, first byte at \(firstByteAt ?? -1) s:\n\(received.prefix(600))" }
 
     /// Sends a plan (see raw_http_peer.py) to the fixture's control plane; `tls: false` skips the handshake.
-    static func run(_ serve: ServeFixture, tls: Bool = true, steps: [[String: Any]], readFor: Double = 4) throws -> RawExchange {
+    static func run(_ serve: ServeFixture, tls: Bool = true, steps: [[String: Any]], readFor: Double = 4) async throws -> RawExchange {
         let plan = try JSONSerialization.data(withJSONObject: ["steps": steps, "read_for": readFor])
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = [
-            TestPython.executable, ServeFixture.repoRoot.appendingPathComponent("Tests/Peers/raw_http_peer.py").path,
-            "127.0.0.1", "\(serve.httpPort)", tls ? "\(serve.tls)/ca.crt" : "-", String(decoding: plan, as: UTF8.self),
+        let script = ServeFixture.repoRoot.appendingPathComponent("Tests/Peers/raw_http_peer.py").path
+        let arguments = [
+            TestPython.executable, script, "127.0.0.1", "\(serve.httpPort)", tls ? "\(serve.tls)/ca.crt" : "-",
+            String(decoding: plan, as: UTF8.self),
         ]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
+        let data = Data(try await Command("/usr/bin/env", arguments).output().stdout.utf8)
         guard let j = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw FixtureFailure("raw_http_peer.py: \(String(decoding: data, as: UTF8.self))")
         }
@@ -52,8 +48,8 @@ struct RawExchange: CustomStringConvertible {
     }
 
     /// One request's bytes, sent at once.
-    static func send(_ serve: ServeFixture, _ text: String, readFor: Double = 4) throws -> RawExchange {
-        try run(serve, steps: [["send": text]], readFor: readFor)
+    static func send(_ serve: ServeFixture, _ text: String, readFor: Double = 4) async throws -> RawExchange {
+        try await run(serve, steps: [["send": text]], readFor: readFor)
     }
 
     /// A signed `GET path` whose signature covers `https://<signedFor><path>`, sent with `Host: host`.

@@ -1,5 +1,6 @@
 import Foundation
 import UnibusCore
+import UnibusProcess
 import UnibusTestSupport
 
 /// Helpers the attack suite needs on top of ``ServeFixture``.
@@ -43,25 +44,17 @@ enum BoundedRun {
     }
 
     static func run(_ executable: URL, _ arguments: [String], cwd: URL, timeout: Duration) async -> Result {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.currentDirectoryURL = cwd
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        let err = Pipe()
-        process.standardError = err
         let log = LogBuffer()
-        do { try process.run() } catch { return Result(status: -1, stderr: "\(error)") }
-        log.drain(err.fileHandleForReading)
-        let exited = await eventually(timeout: timeout, every: .milliseconds(50)) { !process.isRunning }
-        if !exited {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-            return Result(status: nil, stderr: log.text)
+        let child: ChildProcess
+        do {
+            child = try await ChildProcess.start(
+                Command(executable.path, arguments, workingDirectory: cwd.path), stop: .init(signal: SIGKILL, grace: .seconds(5)),
+                onLine: log.append)
+        } catch {
+            return Result(status: -1, stderr: "\(error)")
         }
-        process.waitUntilExit()
-        _ = await eventually(timeout: .milliseconds(500)) { !log.text.isEmpty }
-        return Result(status: process.terminationStatus, stderr: log.text)
+        let exited = await eventually(timeout: timeout, every: .milliseconds(50)) { child.hasExited }
+        let status = await child.stop()
+        return Result(status: exited ? status.code : nil, stderr: log.text)
     }
 }

@@ -89,6 +89,9 @@ final class ServeFixture: Sendable {
     @discardableResult
     func stop() async -> Int32 { await child.stop().code }
 
+    /// Starts ``stop()`` without waiting (for `defer`).
+    func requestStop() { child.requestStop() }
+
     deinit {
         child.requestStop()
         if let pid = childPID, kill(pid, 0) == 0 { kill(pid, SIGKILL) }

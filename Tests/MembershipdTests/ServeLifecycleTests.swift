@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import UnibusCore
 import UnibusNats
+import UnibusProcess
 import UnibusTestSupport
 
 /// `membershipd serve` as an operator sees it: start, refuse, stop, crash, restart.
@@ -14,41 +15,41 @@ struct ServeLifecycleTests {
         return !stat.contains(") Z ")
     }
 
-    @Test func busAuthOffIsRefusedOffLoopback() throws {
+    @Test func busAuthOffIsRefusedOffLoopback() async throws {
         let dir = TempDirectory("unibus-test-cli")
-        let r = try CLI.run(["serve", "--bus-auth", "off", "--bind", "0.0.0.0", "--nats-port", "\(FreePort.next())"], cwd: dir.url)
+        let r = try await CLI.run(["serve", "--bus-auth", "off", "--bind", "0.0.0.0", "--nats-port", "\(FreePort.next())"], cwd: dir.url)
         #expect(r.status == 1)
         #expect(r.stderr.hasPrefix("error: --bus-auth off is refused with --bind 0.0.0.0"), "\(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: dir.file("local_files")))
     }
 
-    @Test func unknownBusAuthValueIsRefused() throws {
+    @Test func unknownBusAuthValueIsRefused() async throws {
         let dir = TempDirectory("unibus-test-cli")
-        let r = try CLI.run(["serve", "--bus-auth", "maybe"], cwd: dir.url)
+        let r = try await CLI.run(["serve", "--bus-auth", "maybe"], cwd: dir.url)
         #expect(r.status == 1 && r.stderr.contains("--bus-auth must be enforce or off"))
     }
 
-    @Test func aNonLoopbackBindNeedsTLSFlags() throws {
+    @Test func aNonLoopbackBindNeedsTLSFlags() async throws {
         let dir = TempDirectory("unibus-test-cli")
-        let r = try CLI.run(["serve", "--bind", "0.0.0.0", "--nats-port", "\(FreePort.next())"], cwd: dir.url)
+        let r = try await CLI.run(["serve", "--bind", "0.0.0.0", "--nats-port", "\(FreePort.next())"], cwd: dir.url)
         #expect(r.status == 1 && r.stderr.contains("--tls-cert, --tls-key and --tls-ca"), "\(r.stderr)")
     }
 
-    @Test func aWorldReadableInternalIdentityIsRefused() throws {
+    @Test func aWorldReadableInternalIdentityIsRefused() async throws {
         let dir = TempDirectory("unibus-test-cli")
         let id = dir.file("internal.id")
         FileManager.default.createFile(atPath: id, contents: Data(UserKeyPair().nkeySeed.utf8), attributes: [.posixPermissions: 0o644])
-        let r = try CLI.run(
+        let r = try await CLI.run(
             ["serve", "--internal-id-file", id, "--nats-port", "\(FreePort.next())", "--nats-server", NatsServerBinaries.debian], cwd: dir.url)
         #expect(r.status == 1)
         #expect(r.stderr.contains("\(id) is readable by group or others (mode 644); run: chmod 600 \(id)"), "\(r.stderr)")
     }
 
-    @Test func aWorldReadableTLSKeyIsRefused() throws {
+    @Test func aWorldReadableTLSKeyIsRefused() async throws {
         let dir = TempDirectory("unibus-test-cli")
-        let tls = try Self.certificates(in: dir)
+        let tls = try await Self.certificates(in: dir)
         chmod("\(tls)/server.key", 0o644)
-        let r = try CLI.run(
+        let r = try await CLI.run(
             [
                 "serve", "--tls-cert", "\(tls)/server.crt", "--tls-key", "\(tls)/server.key", "--tls-ca", "\(tls)/ca.crt",
                 "--nats-port", "\(FreePort.next())",
@@ -56,36 +57,30 @@ struct ServeLifecycleTests {
         #expect(r.status == 1 && r.stderr.contains("run: chmod 600 \(tls)/server.key"), "\(r.stderr)")
     }
 
-    static func certificates(in dir: TempDirectory) throws -> String {
+    static func certificates(in dir: TempDirectory) async throws -> String {
         let out = dir.file("tls")
-        let p = Process()
-        p.executableURL = ServeFixture.repoRoot.appendingPathComponent("tls/generate-certs.sh")
-        p.arguments = ["--out", out]
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
+        try await Command(ServeFixture.repoRoot.appendingPathComponent("tls/generate-certs.sh").path, ["--out", out]).succeed()
         return out
     }
 
     @Test("SIGTERM stops membershipd and nats-server cleanly (exit 0)", arguments: NatsServerBinaries.all)
     func sigtermStopsBoth(_ natsServer: String) async throws {
-        let serve = try ServeFixture(natsServer: natsServer)
+        let serve = try await ServeFixture(natsServer: natsServer)
         try await serve.waitUntilReady()
         let child = try #require(serve.childPID)
         #expect(Self.alive(child))
-        #expect(serve.stop() == 0, "\(serve.log)")
+        #expect(await serve.stop() == 0, "\(serve.log)")
         #expect(await eventually { !Self.alive(child) })
         #expect(serve.log.contains("nats-server stopped"))
     }
 
     @Test("if membershipd is SIGKILLed its nats-server does not outlive it")
     func sigkillTakesTheChildAlong() async throws {
-        let serve = try ServeFixture(natsServer: NatsServerBinaries.debian)
+        let serve = try await ServeFixture(natsServer: NatsServerBinaries.debian)
         try await serve.waitUntilReady()
         let child = try #require(serve.childPID)
-        kill(serve.process.processIdentifier, SIGKILL)
-        serve.process.waitUntilExit()
+        serve.child.send(SIGKILL)
+        _ = await serve.child.waitForExit()
         #expect(await eventually(timeout: .seconds(3)) { !Self.alive(child) }, "nats-server \(child) outlived membershipd")
         #expect(await eventually(timeout: .seconds(3)) { !FreePort.accepts(serve.natsPort) })
     }
@@ -103,7 +98,7 @@ struct ServeLifecycleTests {
         // and the restarted server still enforces the ACL: a revoke still closes connections
         let ana = try await w.serve.connect(w.ana, handle: "ana")
         let events = AsyncRecorder(ana.events)
-        #expect(try CLI.run(["user", "revoke", "ana", "--db", w.serve.db]).status == 0)
+        #expect(try await CLI.run(["user", "revoke", "ana", "--db", w.serve.db]).status == 0)
         #expect(await events.contains(within: .seconds(10)) { $0 == .closed || $0 == .disconnected })
     }
 
@@ -118,7 +113,7 @@ struct ServeLifecycleTests {
         try FileManager.default.moveItem(atPath: cert, toPath: cert + ".away")
         // the CLI waits for the node, which cannot apply it: the change stays stored, exit 1 says so
         let cat = Fixture.keyPair(3)
-        let add = try CLI.run(["user", "add", "--handle", "cat", "--sign-pub", cat.signPub.hex, "--role", "member", "--db", w.serve.db])
+        let add = try await CLI.run(["user", "add", "--handle", "cat", "--sign-pub", cat.signPub.hex, "--role", "member", "--db", w.serve.db])
         #expect(add.status == 1 && add.stderr.contains("the change is stored but applied on only 0/1 nodes"), "\(add.stderr)")
         #expect(w.serve.log.contains("ACL change not applied"), "\(w.serve.log)")
         #expect(try String(contentsOfFile: conf, encoding: .utf8) == good)
@@ -127,7 +122,7 @@ struct ServeLifecycleTests {
         #expect(!bob.isClosed)
         // Repair; the next change applies everything pending.
         try FileManager.default.moveItem(atPath: cert + ".away", toPath: cert)
-        _ = try w.serve.addUser("dan", 4)
+        _ = try await w.serve.addUser("dan", 4)
         try await w.waitForACL(containing: cat.nkey, Fixture.keyPair(4).nkey)
         await (try await w.serve.connect(cat, handle: "cat")).close()
         await bob.close()
@@ -135,7 +130,7 @@ struct ServeLifecycleTests {
 
     @Test("generated config is 0600 and names only loopback monitoring")
     func generatedConfigIsPrivate() async throws {
-        let serve = try ServeFixture(natsServer: NatsServerBinaries.debian)
+        let serve = try await ServeFixture(natsServer: NatsServerBinaries.debian)
         try await serve.waitUntilReady()
         let conf = serve.dir.file("local_files/nats-server.conf")
         #expect(try FileManager.default.attributesOfItem(atPath: conf)[.posixPermissions] as? Int == 0o600)

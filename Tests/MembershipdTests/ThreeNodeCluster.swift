@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import UnibusProcess
 import UnibusTestSupport
 
 /// Three membershipd nodes in their own directories with fixed route ports, started and
@@ -11,10 +12,10 @@ final class ThreeNodeCluster: @unchecked Sendable {
     let name: String
 
     /// - Parameter clients: client certificates to make beside the operator's (`<tls>/<name>.crt`).
-    init(name: String = "unibus-ops", clients: [String] = []) throws {
+    init(name: String = "unibus-ops", clients: [String] = []) async throws {
         self.name = name
         let tls = dirs[0].file("local_files/tls")
-        let made = try CLI.run(["certs", "dev", "--out", tls] + (["client"] + clients).flatMap { ["--client", $0] })
+        let made = try await CLI.run(["certs", "dev", "--out", tls] + (["client"] + clients).flatMap { ["--client", $0] })
         guard made.status == 0 else { throw FixtureFailure("certs dev: \(made)") }
         for dir in dirs.dropFirst() {
             try FileManager.default.createDirectory(atPath: dir.file("local_files"), withIntermediateDirectories: true)
@@ -24,8 +25,8 @@ final class ThreeNodeCluster: @unchecked Sendable {
 
     var tls: String { dirs[0].file("local_files/tls") }
 
-    func start(_ i: Int, replicas: Int = 3) throws -> ServeFixture {
-        try ServeFixture(
+    func start(_ i: Int, replicas: Int = 3) async throws -> ServeFixture {
+        try await ServeFixture(
             natsServer: NatsServerBinaries.debian,
             arguments: [
                 "--store", "kv", "--kv-replicas", "\(replicas)", "--server-name", "n\(i + 1)", "--cluster-name", name,
@@ -35,7 +36,7 @@ final class ThreeNodeCluster: @unchecked Sendable {
 
     /// Starts the node and waits until its KV allowlist is open at `replicas`.
     func startOpen(_ i: Int, replicas: Int = 3) async throws -> ServeFixture {
-        let node = try start(i, replicas: replicas)
+        let node = try await start(i, replicas: replicas)
         try await node.waitUntilReady()
         guard await eventually(timeout: .seconds(90), { node.log.contains("KV allowlist open (replicas \(replicas))") }) else {
             throw FixtureFailure("KV never opened at R\(replicas) on n\(i + 1):\n\(node.log.suffix(3000))")
@@ -44,21 +45,21 @@ final class ThreeNodeCluster: @unchecked Sendable {
     }
 
     /// A CLI command run on node `i`'s machine: the node record supplies every store flag.
-    func cli(_ i: Int, _ arguments: [String]) throws -> CLIResult { try CLI.run(arguments, cwd: dirs[i].url) }
+    func cli(_ i: Int, _ arguments: [String]) async throws -> CLIResult { try await CLI.run(arguments, cwd: dirs[i].url) }
 
     /// `cluster status --json` from node `i`, parsed.
-    func status(_ i: Int, _ extra: [String] = []) throws -> (CLIResult, [String: Any]?) {
-        let r = try cli(i, ["cluster", "status", "--json"] + extra)
+    func status(_ i: Int, _ extra: [String] = []) async throws -> (CLIResult, [String: Any]?) {
+        let r = try await cli(i, ["cluster", "status", "--json"] + extra)
         return (r, (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8))) as? [String: Any])
     }
 }
 
 extension ServeFixture {
     /// SIGKILL: membershipd and its nats-server at once, as a crashed machine would.
-    func crash() {
-        let child = childPID
-        kill(process.processIdentifier, SIGKILL)
-        if let child { kill(child, SIGKILL) }
-        process.waitUntilExit()
+    func crash() async {
+        let server = childPID
+        child.send(SIGKILL)
+        if let server { kill(server, SIGKILL) }
+        _ = await child.waitForExit()
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import UnibusCore
+import UnibusProcess
 import UnibusTestSupport
 
 /// `membershipd user …` run as a process against a real SQLite file.
@@ -11,26 +12,26 @@ struct UserCommandTests {
     static let fresh = Fixture.keyPair(3).signPub.hex
 
     /// A database holding alice (active admin) and zed (revoked member).
-    static func seededDatabase() throws -> (TempDirectory, String) {
+    static func seededDatabase() async throws -> (TempDirectory, String) {
         let dir = TempDirectory("cli")
         let db = dir.file("unibus.db")
-        #expect(try CLI.run(["user", "add", "--handle", "alice", "--sign-pub", alice, "--role", "admin", "--db", db]).status == 0)
-        #expect(try CLI.run(["user", "add", "--handle", "zed", "--sign-pub", zed, "--role", "member", "--db", db]).status == 0)
-        #expect(try CLI.run(["user", "revoke", "zed", "--db", db]).status == 0)
+        #expect(try await CLI.run(["user", "add", "--handle", "alice", "--sign-pub", alice, "--role", "admin", "--db", db]).status == 0)
+        #expect(try await CLI.run(["user", "add", "--handle", "zed", "--sign-pub", zed, "--role", "member", "--db", db]).status == 0)
+        #expect(try await CLI.run(["user", "revoke", "zed", "--db", db]).status == 0)
         return (dir, db)
     }
 
-    @Test func addListRevokeRoundTripsOnARealFile() throws {
+    @Test func addListRevokeRoundTripsOnARealFile() async throws {
         let dir = TempDirectory("cli")
         let db = dir.file("unibus.db")
-        let add = try CLI.run(["user", "add", "--handle", "ana", "--sign-pub", Self.alice.uppercased(), "--role", "member", "--db", db])
+        let add = try await CLI.run(["user", "add", "--handle", "ana", "--sign-pub", Self.alice.uppercased(), "--role", "member", "--db", db])
         #expect(add.status == 0 && add.stderr.isEmpty)
         #expect(add.stdout.contains("added ana (member)") && add.stdout.contains(Fixture.keyPair(1).nkey))
-        let list = try CLI.run(["user", "list", "--db", db])
+        let list = try await CLI.run(["user", "list", "--db", db])
         #expect(list.status == 0 && list.stdout.contains("ana") && list.stdout.contains("active") && list.stdout.contains(Self.alice))
-        let revoke = try CLI.run(["user", "revoke", Self.alice, "--db", db])
+        let revoke = try await CLI.run(["user", "revoke", Self.alice, "--db", db])
         #expect(revoke.status == 0 && revoke.stdout.contains("revoked ana"))
-        let json = try CLI.run(["user", "list", "--json", "--db", db])
+        let json = try await CLI.run(["user", "list", "--json", "--db", db])
         #expect(json.status == 0)
         let users = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
         #expect(users.count == 1)
@@ -43,9 +44,9 @@ struct UserCommandTests {
     }
 
     @Test("user import refuses a file with any bad line, naming each, and writes nothing")
-    func importRefusesBadFilesWhole() throws {
-        let (dir, db) = try Self.seededDatabase()
-        let before = try CLI.run(["user", "list", "--json", "--db", db]).stdout
+    func importRefusesBadFilesWhole() async throws {
+        let (dir, db) = try await Self.seededDatabase()
+        let before = try await CLI.run(["user", "list", "--json", "--db", db]).stdout
         let good = #"{"handle":"new1","sign_pub":"\#(Self.fresh)","role":"member"}"#
         let cases: [(String, String)] = [
             ("not json", "line 2: not a JSON object"),
@@ -60,37 +61,37 @@ struct UserCommandTests {
         for (line, message) in cases {
             let file = dir.file("import.jsonl")
             try "\(good)\n\(line)\n".write(toFile: file, atomically: true, encoding: .utf8)
-            let r = try CLI.run(["user", "import", "--file", file, "--db", db])
+            let r = try await CLI.run(["user", "import", "--file", file, "--db", db])
             #expect(r.status == 1 && r.stderr.hasPrefix("error: ") && r.stderr.contains(message), "\(line): \(r.stderr)")
             #expect(r.stderr.contains("nothing was imported"), "\(r.stderr)")
-            #expect(try CLI.run(["user", "list", "--json", "--db", db]).stdout == before)
+            #expect(try await CLI.run(["user", "list", "--json", "--db", db]).stdout == before)
         }
         // a key or handle already stored differently refuses the whole file (SQLite: one transaction)
         let file = dir.file("clash.jsonl")
         try "\(good)\n{\"handle\":\"alice\",\"sign_pub\":\"\(Fixture.keyPair(5).signPub.hex)\",\"role\":\"member\"}\n"
             .write(toFile: file, atomically: true, encoding: .utf8)
-        let clash = try CLI.run(["user", "import", "--file", file, "--db", db])
+        let clash = try await CLI.run(["user", "import", "--file", file, "--db", db])
         #expect(clash.status == 1 && clash.stderr.contains("handle 'alice' is already taken"), "\(clash.stderr)")
-        #expect(try CLI.run(["user", "list", "--json", "--db", db]).stdout == before)
+        #expect(try await CLI.run(["user", "list", "--json", "--db", db]).stdout == before)
         // usage errors are exit 2
-        #expect(try CLI.run(["user", "import", "--db", db]).status == 2)
-        let missing = try CLI.run(["user", "import", "--file", dir.file("absent.jsonl"), "--db", db])
+        #expect(try await CLI.run(["user", "import", "--db", db]).status == 2)
+        let missing = try await CLI.run(["user", "import", "--file", dir.file("absent.jsonl"), "--db", db])
         #expect(missing.status == 1 && missing.stderr.contains("cannot read --file"))
     }
 
-    @Test func revokeAcceptsAHandle() throws {
-        let (dir, db) = try Self.seededDatabase()
-        let r = try CLI.run(["user", "revoke", "alice", "--db", db])
+    @Test func revokeAcceptsAHandle() async throws {
+        let (dir, db) = try await Self.seededDatabase()
+        let r = try await CLI.run(["user", "revoke", "alice", "--db", db])
         #expect(r.status == 0)
-        #expect(try CLI.run(["user", "list", "--json", "--db", db]).stdout.components(separatedBy: "\"revoked\"").count == 3)
+        #expect(try await CLI.run(["user", "list", "--json", "--db", db]).stdout.components(separatedBy: "\"revoked\"").count == 3)
         _ = dir
     }
 
-    @Test func versionMatchesAppMd() throws {
+    @Test func versionMatchesAppMd() async throws {
         let appMd = try String(contentsOf: Self.repoRoot.appendingPathComponent("app.md"), encoding: .utf8)
         let line = try #require(appMd.split(separator: "\n").first { $0.lowercased().hasPrefix("version:") })
         let version = line.split(separator: ":", maxSplits: 1)[1].trimmingCharacters(in: .whitespaces)
-        let r = try CLI.run(["--version"])
+        let r = try await CLI.run(["--version"])
         #expect(r.status == 0)
         #expect(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == version)
     }
@@ -158,50 +159,38 @@ struct UserCommandTests {
 
     /// Every row of every table, as the sqlite3 shell prints it (opening the file can touch header
     /// counters, so the comparison is row for row).
-    static func dump(_ db: String) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        p.arguments = ["-readonly", db, ".dump"]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let data = try out.fileHandleForReading.readToEnd() ?? Data()
-        p.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        #expect(p.terminationStatus == 0 && text.contains("INSERT INTO users"))
+    static func dump(_ db: String) async throws -> String {
+        let text = try await Command("/usr/bin/sqlite3", ["-readonly", db, ".dump"]).succeed()
+        #expect(text.contains("INSERT INTO users"))
         return text
     }
 
     @Test("bad input is refused with one line on stderr and the database is row-for-row unchanged", arguments: badInputs)
-    func badInputChangesNothing(_ bad: BadInput) throws {
-        let (dir, db) = try Self.seededDatabase()
-        let listBefore = try CLI.run(["user", "list", "--json", "--db", db]).stdout
-        let before = try Self.dump(db)
-        let r = try CLI.run(bad.arguments + ["--db", db])
+    func badInputChangesNothing(_ bad: BadInput) async throws {
+        let (dir, db) = try await Self.seededDatabase()
+        let listBefore = try await CLI.run(["user", "list", "--json", "--db", db]).stdout
+        let before = try await Self.dump(db)
+        let r = try await CLI.run(bad.arguments + ["--db", db])
         #expect(r.status == bad.status, "\(r.stderr)")
         #expect(r.stderr.hasPrefix("error: "), "\(r.stderr)")
         #expect(r.stderr.contains(bad.message), "\(r.stderr)")
         #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
         #expect(r.stdout.isEmpty)
-        #expect(try Self.dump(db) == before)
-        #expect(try CLI.run(["user", "list", "--json", "--db", db]).stdout == listBefore)
+        #expect(try await Self.dump(db) == before)
+        #expect(try await CLI.run(["user", "list", "--json", "--db", db]).stdout == listBefore)
         _ = dir
     }
 
-    @Test func aStoredWeakKeyIsFlaggedByUserList() throws {
-        let (dir, db) = try Self.seededDatabase()
+    @Test func aStoredWeakKeyIsFlaggedByUserList() async throws {
+        let (dir, db) = try await Self.seededDatabase()
         let weak = Self.weakKeys[4].key
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        p.arguments = [db, "INSERT INTO users VALUES ('\(weak)', 'mal', 'member', 'active', 1764000000, NULL);"]
-        try p.run()
-        p.waitUntilExit()
-        let table = try CLI.run(["user", "list", "--db", db])
+        try await Command("/usr/bin/sqlite3", [db, "INSERT INTO users VALUES ('\(weak)', 'mal', 'member', 'active', 1764000000, NULL);"]).succeed()
+        let table = try await CLI.run(["user", "list", "--db", db])
         #expect(table.status == 0)
         let row = table.stdout.split(separator: "\n").first { $0.hasPrefix("mal ") }
         #expect(row?.contains("weak (small-order, order 8)") == true, "\(table.stdout)")
         #expect(table.stdout.split(separator: "\n").first { $0.hasPrefix("alice ") }?.contains(" ok ") == true)
-        let json = try CLI.run(["user", "list", "--json", "--db", db])
+        let json = try await CLI.run(["user", "list", "--json", "--db", db])
         let users = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
         let mal = try #require(users.first { $0["handle"] as? String == "mal" })
         #expect((mal["key_problem"] as? String)?.contains("small-order point (order 8)") == true)
@@ -209,37 +198,39 @@ struct UserCommandTests {
         _ = dir
     }
 
-    @Test func aDatabaseInAMissingDirectoryIsRefused() throws {
+    @Test func aDatabaseInAMissingDirectoryIsRefused() async throws {
         let dir = TempDirectory("cli")
-        let r = try CLI.run(["user", "add", "--handle", "bob", "--sign-pub", Self.fresh, "--role", "member", "--db", dir.file("no/such/dir/u.db")])
+        let r = try await CLI.run([
+            "user", "add", "--handle", "bob", "--sign-pub", Self.fresh, "--role", "member", "--db", dir.file("no/such/dir/u.db"),
+        ])
         #expect(r.status == 1)
         #expect(r.stderr.contains("does not exist"))
         #expect(!FileManager.default.fileExists(atPath: dir.file("no")))
     }
 
-    @Test func aFileThatIsNotSQLiteIsRefusedAndUnchanged() throws {
+    @Test func aFileThatIsNotSQLiteIsRefusedAndUnchanged() async throws {
         let dir = TempDirectory("cli")
         let path = dir.file("notes.db")
         let junk = Data(String(repeating: "operator notes, not a database\n", count: 64).utf8)
         FileManager.default.createFile(atPath: path, contents: junk)
         for args in [["user", "list"], ["user", "add", "--handle", "bob", "--sign-pub", Self.fresh, "--role", "member"]] {
-            let r = try CLI.run(args + ["--db", path])
+            let r = try await CLI.run(args + ["--db", path])
             #expect(r.status == 1)
             #expect(r.stderr.contains("not a SQLite database"), "\(r.stderr)")
         }
         #expect(FileManager.default.contents(atPath: path) == junk)
     }
 
-    @Test func listingAMissingDatabaseIsRefusedWithoutCreatingIt() throws {
+    @Test func listingAMissingDatabaseIsRefusedWithoutCreatingIt() async throws {
         let dir = TempDirectory("cli")
-        let r = try CLI.run(["user", "list", "--db", dir.file("absent.db")])
+        let r = try await CLI.run(["user", "list", "--db", dir.file("absent.db")])
         #expect(r.status == 1 && r.stderr.contains("does not exist"))
         #expect(!FileManager.default.fileExists(atPath: dir.file("absent.db")))
     }
 
-    @Test func anExplicitDatabaseIsCreatedPrivate() throws {
+    @Test func anExplicitDatabaseIsCreatedPrivate() async throws {
         let dir = TempDirectory("cli")
-        let r = try CLI.run(["user", "add", "--handle", "bob", "--sign-pub", Self.fresh, "--role", "member", "--db", dir.file("new.db")])
+        let r = try await CLI.run(["user", "add", "--handle", "bob", "--sign-pub", Self.fresh, "--role", "member", "--db", dir.file("new.db")])
         #expect(r.status == 0, "\(r.stderr)")
         let attrs = try FileManager.default.attributesOfItem(atPath: dir.file("new.db"))
         #expect(attrs[.posixPermissions] as? Int == 0o600)

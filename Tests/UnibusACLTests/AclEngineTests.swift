@@ -29,7 +29,7 @@ struct AclEngineTests {
             let db = dir.file("unibus.db")
             lock = try InstanceLock(directory: dir.path)
             store = try SQLiteAllowlistStore(path: db)
-            let exe = try NatsServerExecutable.locate(NatsServerBinaries.debian)
+            let exe = try await NatsServerExecutable.locate(NatsServerBinaries.debian)
             let settings = NatsServerSettings(
                 serverName: "engine-test", host: "127.0.0.1", clientPort: port, tls: nil, jetStreamDirectory: dir.file("js"),
                 pidFile: dir.file("nats.pid"), log: NatsLogOptions(environment: [:]), cluster: nil, version: exe.version)

@@ -7,8 +7,8 @@ import UnibusTestSupport
 @Suite(.serialized)
 struct NatsConnectionTests {
     @Test func publishAndSubscribeRoundTripOverMutualTLSWithNKey() async throws {
-        let env = try NatsTestEnvironment()
-        defer { env.stop() }
+        let env = try await NatsTestEnvironment()
+        defer { env.requestStop() }
         let connection = try await env.connect(env.admin)
         #expect(connection.status == .connected)
         let subscription = try await connection.subscribe("greet.*")
@@ -26,8 +26,8 @@ struct NatsConnectionTests {
     }
 
     @Test func requestGetsTheResponderReply() async throws {
-        let env = try NatsTestEnvironment()
-        defer { env.stop() }
+        let env = try await NatsTestEnvironment()
+        defer { env.requestStop() }
         let responder = try await env.connect(env.admin)
         let requester = try await env.connect(env.admin)
         let service = try await responder.subscribe("svc.upper", queue: "workers")
@@ -47,8 +47,8 @@ struct NatsConnectionTests {
     }
 
     @Test func requestWithoutRespondersFailsWithNoResponders() async throws {
-        let env = try NatsTestEnvironment()
-        defer { env.stop() }
+        let env = try await NatsTestEnvironment()
+        defer { env.requestStop() }
         let connection = try await env.connect(env.admin)
         let error = await #expect(throws: NatsError.self) {
             _ = try await connection.request("svc.nobody", payload: [], timeout: .seconds(2))
@@ -59,8 +59,8 @@ struct NatsConnectionTests {
     }
 
     @Test func limitedUserRequestsThroughItsCustomInboxPrefix() async throws {
-        let env = try NatsTestEnvironment()
-        defer { env.stop() }
+        let env = try await NatsTestEnvironment()
+        defer { env.requestStop() }
         let responder = try await env.connect(env.admin)
         let echo = try await responder.subscribe("allowed.echo")
         let serving = Task {
@@ -83,8 +83,8 @@ struct NatsConnectionTests {
     func connectWithoutATrustedClientCertificateFails(_ certificate: NatsTestEnvironment.ClientCertificate)
         async throws
     {
-        let env = try NatsTestEnvironment()
-        defer { env.stop() }
+        let env = try await NatsTestEnvironment()
+        defer { env.requestStop() }
         let error = await #expect(throws: NatsError.self) {
             _ = try await NatsConnection.connect(env.options(user: env.admin, certificate: certificate))
         }
@@ -93,8 +93,8 @@ struct NatsConnectionTests {
     }
 
     @Test func connectWithUnknownNKeyFailsWithAuthFailed() async throws {
-        let env = try NatsTestEnvironment()
-        defer { env.stop() }
+        let env = try await NatsTestEnvironment()
+        defer { env.requestStop() }
         let stranger = try TestNKey.random()
         let error = await #expect(throws: NatsError.self) {
             _ = try await NatsConnection.connect(env.options(user: stranger))
@@ -104,8 +104,8 @@ struct NatsConnectionTests {
     }
 
     @Test func publishPermissionViolationArrivesOnEvents() async throws {
-        let env = try NatsTestEnvironment()
-        defer { env.stop() }
+        let env = try await NatsTestEnvironment()
+        defer { env.requestStop() }
         let connection = try await env.connect(env.limited)
         let events = AsyncRecorder(connection.events)
 
@@ -121,8 +121,8 @@ struct NatsConnectionTests {
     }
 
     @Test func subscribePermissionViolationArrivesOnEvents() async throws {
-        let env = try NatsTestEnvironment()
-        defer { env.stop() }
+        let env = try await NatsTestEnvironment()
+        defer { env.requestStop() }
         let connection = try await env.connect(env.limited)
         let events = AsyncRecorder(connection.events)
 
@@ -137,8 +137,8 @@ struct NatsConnectionTests {
     }
 
     @Test func drainDeliversBufferedMessagesThenCloses() async throws {
-        let env = try NatsTestEnvironment()
-        defer { env.stop() }
+        let env = try await NatsTestEnvironment()
+        defer { env.requestStop() }
         let connection = try await env.connect(env.admin)
         let events = AsyncRecorder(connection.events)
         let subscription = try await connection.subscribe("work.items")
@@ -162,8 +162,8 @@ struct NatsConnectionTests {
     }
 
     @Test func closeIsIdempotentAndEndsTheStreams() async throws {
-        let env = try NatsTestEnvironment()
-        defer { env.stop() }
+        let env = try await NatsTestEnvironment()
+        defer { env.requestStop() }
         let connection = try await env.connect(env.admin)
         let events = AsyncRecorder(connection.events)
         let subscription = try await connection.subscribe("anything")
@@ -185,8 +185,8 @@ struct NatsConnectionTests {
     /// With drain replaced by a plain destroy this test aborted the process in most runs
     /// (SIGABRT/SIGSEGV); 20 subscriptions per round multiply the messages the read loop handles.
     @Test func unsubscribingWhileMessagesFlowDoesNotCrash() async throws {
-        let env = try NatsTestEnvironment()
-        defer { env.stop() }
+        let env = try await NatsTestEnvironment()
+        defer { env.requestStop() }
         let connection = try await env.connect(env.admin)
         let publisher = try await env.connect(env.admin)
         let flooding = Task {
@@ -240,8 +240,8 @@ struct NatsConnectionTests {
     }
 
     @Test func droppingAConnectionClosesItInTheBackground() async throws {
-        let env = try NatsTestEnvironment()
-        defer { env.stop() }
+        let env = try await NatsTestEnvironment()
+        defer { env.requestStop() }
         var connection: NatsConnection? = try await env.connect(env.admin)
         let events = AsyncRecorder(connection!.events)
         _ = try await connection!.subscribe("left.open")
@@ -251,8 +251,8 @@ struct NatsConnectionTests {
     }
 
     @Test func serverRestartReportsDisconnectedThenReconnected() async throws {
-        let env = try NatsTestEnvironment()
-        defer { env.stop() }
+        let env = try await NatsTestEnvironment()
+        defer { env.requestStop() }
         let connection = try await env.connect(env.admin) {
             $0.allowReconnect = true
             $0.reconnectWait = .milliseconds(50)
@@ -262,10 +262,10 @@ struct NatsConnectionTests {
         let subscription = try await connection.subscribe("after.restart")
         let received = AsyncRecorder(subscription.messages)
 
-        env.stop()
+        await env.stop()
         _ = try await events.first(within: .seconds(5), "disconnected") { $0 == .disconnected }
-        let restarted = try env.restartedServer()
-        defer { restarted.stop() }
+        let restarted = try await env.restartedServer()
+        defer { restarted.requestStop() }
         _ = try await events.first(within: .seconds(10), "reconnected") { $0 == .reconnected }
 
         try await connection.publish("after.restart", payload: Array("again".utf8))
@@ -274,8 +274,8 @@ struct NatsConnectionTests {
     }
 
     @Test func connectsThroughACommaSeparatedServerListSkippingADeadServer() async throws {
-        let env = try NatsTestEnvironment()
-        defer { env.stop() }
+        let env = try await NatsTestEnvironment()
+        defer { env.requestStop() }
         var options = env.options(user: env.admin)
         let dead = "nats://127.0.0.1:\(FreePort.next())"
         options.servers = ["\(dead), \(env.server.url)"]

@@ -12,8 +12,8 @@ struct NatsPublishTests {
     /// delay. Holds exactly (no timing involved): with `sendAsap`, nats.c runs no flusher and
     /// writes the buffer inside the publish call, under its connection lock.
     @Test func sendAsapPublishIsWrittenBeforeItReturns() async throws {
-        let env = try NatsTestEnvironment()
-        defer { env.stop() }
+        let env = try await NatsTestEnvironment()
+        defer { env.requestStop() }
         let connection = try await env.connect(env.admin) { $0.sendAsap = true }
         let subscription = try await connection.subscribe("asap.>")
         let received = AsyncRecorder(subscription.messages)
@@ -28,8 +28,8 @@ struct NatsPublishTests {
     }
 
     @Test func sendAsapResponderAnswersRequests() async throws {
-        let env = try NatsTestEnvironment()
-        defer { env.stop() }
+        let env = try await NatsTestEnvironment()
+        defer { env.requestStop() }
         let responder = try await env.connect(env.admin) { $0.sendAsap = true }
         let requester = try await env.connect(env.admin)
         let service = try await responder.subscribe("svc.echo")
@@ -52,8 +52,8 @@ struct NatsPublishTests {
     /// Publishes from several tasks at once (nats.c serialises them behind its connection lock):
     /// every message arrives, and each task's messages arrive in the order it sent them.
     @Test func concurrentPublishersKeepEachTasksOrder() async throws {
-        let env = try NatsTestEnvironment()
-        defer { env.stop() }
+        let env = try await NatsTestEnvironment()
+        defer { env.requestStop() }
         let subscriber = try await env.connect(env.admin)
         let publisher = try await env.connect(env.admin)
         let subscription = try await subscriber.subscribe("many.*")
@@ -86,8 +86,8 @@ struct NatsPublishTests {
     /// A publish does not suspend, so a publish loop relies on the periodic yield to let other
     /// tasks run. More looping tasks than cores: without the yield this test never ends.
     @Test(.timeLimit(.minutes(1))) func publishLoopsLeaveRoomForOtherTasks() async throws {
-        let env = try NatsTestEnvironment()
-        defer { env.stop() }
+        let env = try await NatsTestEnvironment()
+        defer { env.requestStop() }
         let publisher = try await env.connect(env.admin)
         let loops = Task {
             try await withThrowingTaskGroup(of: Int.self) { group in
@@ -119,8 +119,8 @@ struct NatsPublishTests {
     }
 
     @Test func invalidSubjectFailsOnTheSpotWithNatsText() async throws {
-        let env = try NatsTestEnvironment()
-        defer { env.stop() }
+        let env = try await NatsTestEnvironment()
+        defer { env.requestStop() }
         let connection = try await env.connect(env.admin)
         let error = await #expect(throws: NatsError.self) {
             try await connection.publish("", payload: [1])

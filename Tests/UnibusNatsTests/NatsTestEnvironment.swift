@@ -26,6 +26,9 @@ final class NatsTestEnvironment: Sendable {
     /// Stops the server (also done when the environment goes away).
     func stop() async { await server.stop() }
 
+    /// Starts ``stop()`` without waiting (for `defer`).
+    func requestStop() { server.requestStop() }
+
     /// Starts a fresh server with the same config on the same port.
     func restartedServer() async throws -> NatsServer {
         try await NatsServer(

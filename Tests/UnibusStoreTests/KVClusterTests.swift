@@ -28,8 +28,8 @@ struct KVClusterTests {
 
     @Test func readAfterWriteThroughAnotherNodeAndNoncesAcceptedOnceClusterWide() async throws {
         let dir = TempDirectory("store-kv-cluster")
-        let cluster = try JetStreamCluster(in: dir)
-        defer { cluster.stop() }
+        let cluster = try await JetStreamCluster(in: dir)
+        defer { cluster.requestStop() }
         let a = try await Self.open(cluster.nodes[0])
         let c = try await Self.open(cluster.nodes[2])
 
@@ -60,8 +60,8 @@ struct KVClusterTests {
 
     @Test func twoNodesAddingOneHandleAtOnceExactlyOneWins() async throws {
         let dir = TempDirectory("store-kv-cluster")
-        let cluster = try JetStreamCluster(in: dir)
-        defer { cluster.stop() }
+        let cluster = try await JetStreamCluster(in: dir)
+        defer { cluster.requestStop() }
         let stores = [try await Self.open(cluster.nodes[0]), try await Self.open(cluster.nodes[2])]
         for round in 0..<10 {
             let wins = await withTaskGroup(of: Bool.self) { group in

@@ -142,7 +142,7 @@ struct KVConsistencyTests {
 
     @Test func aNonceFailsClosedWhenTheServerIsGone() async throws {
         let world = try await KVWorld()
-        world.server.stop()
+        await world.server.stop()
         let error = await storeError {
             _ = try await world.store.consumeNonce(try NonceValue("gone-0123456789abcdef"), expiresAt: Date() + 300, now: Date())
         }

@@ -13,7 +13,7 @@ struct KVWorld {
     let store: KVAllowlistStore
 
     init(_ configuration: KVStoreConfiguration = KVStoreConfiguration()) async throws {
-        server = try NatsServer.jetStream(in: dir)
+        server = try await NatsServer.jetStream(in: dir)
         store = try await KVAllowlistStore.connect(server.options(), configuration: configuration)
     }
 
@@ -53,7 +53,7 @@ struct KVStoreTests {
 
     @Test func aBucketCreatedWithDirectGetIsRefused() async throws {
         let dir = TempDirectory("store-kv")
-        let server = try NatsServer.jetStream(in: dir)
+        let server = try await NatsServer.jetStream(in: dir)
         // What nats.c's js_CreateKeyValue (or `nats kv add`) would have made.
         let connection = try await NatsConnection.connect(server.options())
         let config =
@@ -69,7 +69,7 @@ struct KVStoreTests {
 
     @Test func jetStreamDisabledIsAClearError() async throws {
         let dir = TempDirectory("store-kv")
-        let server = try NatsServer.jetStream(in: dir, jetStream: false)
+        let server = try await NatsServer.jetStream(in: dir, jetStream: false)
         let error = await storeError { _ = try await KVAllowlistStore.connect(server.options()) }
         guard case .cannotOpen(let message) = error else { Issue.record("\(String(describing: error))"); return }
         #expect(message.contains("JetStream is not enabled on nats-server at \(server.url)"))

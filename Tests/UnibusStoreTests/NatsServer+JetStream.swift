@@ -14,7 +14,7 @@ extension NatsServer {
     static func jetStream(
         in directory: TempDirectory, name: String = "n1", port: Int? = nil, jetStream: Bool = true,
         cluster: JetStreamClusterNode? = nil
-    ) throws -> NatsServer {
+    ) async throws -> NatsServer {
         var config = "server_name: \(name)\n"
         if jetStream {
             let storeDir = directory.file("js-\(name)")
@@ -24,7 +24,7 @@ extension NatsServer {
             let routes = cluster.routes.map { "\"nats-route://127.0.0.1:\($0)\"" }.joined(separator: ", ")
             config += "cluster { name: \(cluster.name), listen: 127.0.0.1:\(cluster.port), routes: [\(routes)] }\n"
         }
-        return try NatsServer(config: config, in: directory, name: name, port: port)
+        return try await NatsServer(config: config, in: directory, name: name, port: port)
     }
 
     /// Options for a test client: no reconnects, so a stopped server fails calls at once.
@@ -41,7 +41,7 @@ final class JetStreamCluster: Sendable {
 
     /// Starts the nodes; if one cannot bind its cluster port (taken meanwhile), all are stopped
     /// and the cluster is started again on fresh ports (3 times).
-    init(in directory: TempDirectory, size: Int = 3) throws {
+    init(in directory: TempDirectory, size: Int = 3) async throws {
         var attempt = 1
         while true {
             let clusterPorts = (0..<size).map { _ in FreePort.next() }
@@ -50,17 +50,22 @@ final class JetStreamCluster: Sendable {
                 for index in 0..<size {
                     let routes = clusterPorts.enumerated().filter { $0.offset != index }.map(\.element)
                     started.append(
-                        try NatsServer.jetStream(
+                        try await NatsServer.jetStream(
                             in: directory, name: "n\(index + 1)", cluster: .init(port: clusterPorts[index], routes: routes)))
                 }
                 nodes = started
                 return
             } catch let error as FixtureError where error.portTaken && attempt < 3 {
-                started.forEach { $0.stop() }
+                for node in started { await node.stop() }
                 attempt += 1
             }
         }
     }
 
-    func stop() { nodes.forEach { $0.stop() } }
+    func stop() async {
+        for node in nodes { await node.stop() }
+    }
+
+    /// Starts ``stop()`` without waiting (for `defer`).
+    func requestStop() { nodes.forEach { $0.requestStop() } }
 }

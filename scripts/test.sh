@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swift format lint --strict -r Sources Tests
+# Package.swift declares exactly what each target imports.
+scripts/check-imports.py
 swift build --build-tests
 # The binary nodes run (release, Swift runtime linked in statically, libraries checked against
 # the Debian allow-list): the rollout test at the end deploys it to hosts without a toolchain.

@@ -1,10 +1,6 @@
 internal import Subprocess
 
-#if canImport(System)
-    internal import System
-#else
-    internal import SystemPackage
-#endif
+internal import SystemPackage
 
 extension Command {
     /// Runs the command to completion: stdin from `input` (else /dev/null), both outputs collected

@@ -2,8 +2,8 @@
 # Fuzzes the control plane against docs/openapi.yaml (issue 13): starts a real single-node
 # `membershipd serve` on free loopback ports in a temp dir (its development TLS material), seeds an
 # admin and a spare member with `membershipd user add`, and runs schemathesis with every request
-# signed (RFC 9421, Tests/Peers/schemathesis_hooks.py). Fails on a 5xx, or a status, content type,
-# header or body the spec does not describe. Bounded: a fixed seed, few examples per operation,
+# signed (RFC 9421, Tests/Peers/schemathesis_hooks.py). Fails on a 5xx, a status, content type,
+# header or body the spec does not describe, or a 2xx to data the spec does not allow. Bounded: a fixed seed, few examples per operation,
 # and a wall-clock limit. The node is stopped and the temp dir removed however it ends.
 #
 # Usage: scripts/fuzz-api.sh [MEMBERSHIPD]      (default: $MEMBERSHIPD or .build/debug/membershipd)
@@ -13,7 +13,7 @@
 #   FUZZ_SEED              schemathesis seed (default 13)
 #   FUZZ_TIME_LIMIT        seconds before schemathesis is stopped and the run fails (default 150)
 #   FUZZ_CHECKS            schemathesis checks (default: no 5xx; status code, content type, headers
-#                          and body as the spec says)
+#                          and body as the spec says; data the spec does not allow is refused)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$PWD"
@@ -92,7 +92,7 @@ export PYTHONPATH="$repo/Tests/Peers" SCHEMATHESIS_HOOKS=schemathesis_hooks
 export UNIBUS_FUZZ_SEED_FILE="$tmp/admin.seed" UNIBUS_FUZZ_SPARE_PUB="$spare_pub"
 (cd "$tmp" && timeout --kill-after=10 "${FUZZ_TIME_LIMIT:-150}" "$schemathesis" run "$repo/docs/openapi.yaml" \
   --url "https://127.0.0.1:$http_port" --tls-verify "$tmp/local_files/tls/ca.crt" \
-  --checks "${FUZZ_CHECKS:-not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance}" \
+  --checks "${FUZZ_CHECKS:-not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance,negative_data_rejection,missing_required_header}" \
   --generation-with-security-parameters false \
   --max-examples "${FUZZ_MAX_EXAMPLES:-10}" --seed "${FUZZ_SEED:-13}" --generation-database none \
   --workers 1 --request-timeout 10 --no-color) || fail "schemathesis failed (or exceeded ${FUZZ_TIME_LIMIT:-150} s)"

@@ -88,7 +88,7 @@ read -r admin_seed admin_pub spare_seed spare_pub <<<"$(echo $keys)"
 "$bin" user add --handle fuzz-spare --sign-pub "$spare_pub" --role member --db "$tmp/local_files/unibus.db" >/dev/null
 
 echo "fuzz-api: schemathesis against https://127.0.0.1:$http_port (membershipd pid $node)"
-export PYTHONPATH="$repo/Tests/Peers" SCHEMATHESIS_HOOKS=schemathesis_hooks
+export PYTHONPATH="$repo/Tests/Peers" SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONDONTWRITEBYTECODE=1
 export UNIBUS_FUZZ_SEED_FILE="$tmp/admin.seed" UNIBUS_FUZZ_SPARE_PUB="$spare_pub"
 (cd "$tmp" && timeout --kill-after=10 "${FUZZ_TIME_LIMIT:-150}" "$schemathesis" run "$repo/docs/openapi.yaml" \
   --url "https://127.0.0.1:$http_port" --tls-verify "$tmp/local_files/tls/ca.crt" \

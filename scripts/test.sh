@@ -24,6 +24,8 @@ if pgrep -f 'unibus-test' >/dev/null 2>&1; then
   pgrep -af 'unibus-test' >&2
   exit 1
 fi
+# schemathesis against a live node, every request signed: answers as docs/openapi.yaml says (~35 s).
+scripts/fuzz-api.sh .build/debug/membershipd
 # The cluster rollout from the repo (cluster/deploy-cluster.sh) on three namespace hosts, over ssh,
 # deploying the release binary built above to hosts where the Swift toolchain is hidden.
 # Needs root and network namespaces; prints SKIP otherwise.

@@ -191,7 +191,7 @@ let package = Package(
         .testTarget(
             name: "UnibusControlPlaneTests",
             dependencies: [
-                "UnibusControlPlane", "UnibusCore", "UnibusStoreSQLite", "UnibusTestSupport",
+                "UnibusControlPlane", "UnibusCore", "UnibusProcess", "UnibusStoreSQLite", "UnibusTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

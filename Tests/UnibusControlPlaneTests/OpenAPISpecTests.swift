@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Testing
 import UnibusCore
+import UnibusProcess
 import UnibusStoreSQLite
 import UnibusTestSupport
 
@@ -34,43 +35,32 @@ struct OpenAPISpecTests {
     }
 
     /// The operations of `docs/openapi.yaml`, read with PyYAML (Tests/Peers/openapi_routes.py).
-    static func specRoutes() throws -> Set<String> { Set(try readSpec()) }
+    static func specRoutes() async throws -> Set<String> { Set(try await readSpec()) }
 
     /// The `pattern` of each component schema of `docs/openapi.yaml` that has one, by name.
-    static func specPatterns() throws -> [String: String] {
+    static func specPatterns() async throws -> [String: String] {
         Dictionary(
-            uniqueKeysWithValues: try readSpec("--patterns").map { line in
+            uniqueKeysWithValues: try await readSpec("--patterns").map { line in
                 let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
                 return (parts[0], parts.count > 1 ? parts[1] : "")
             })
     }
 
     /// The lines Tests/Peers/openapi_routes.py prints for `docs/openapi.yaml`.
-    static func readSpec(_ options: String...) throws -> [String] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments =
-            [
-                TestPython.executable, repoRoot.appendingPathComponent("Tests/Peers/openapi_routes.py").path,
-                repoRoot.appendingPathComponent("docs/openapi.yaml").path,
-            ] + options
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw FixtureError("openapi_routes.py failed (set UNIBUS_PYTHON to the venv's python3): \(errors)")
+    static func readSpec(_ options: String...) async throws -> [String] {
+        let script = repoRoot.appendingPathComponent("Tests/Peers/openapi_routes.py").path
+        let spec = repoRoot.appendingPathComponent("docs/openapi.yaml").path
+        let result = try await Command("/usr/bin/env", [TestPython.executable, script, spec] + options).output()
+        guard result.succeeded else {
+            throw FixtureError("openapi_routes.py failed (set UNIBUS_PYTHON to the venv's python3): \(result.stderr)")
         }
-        return output.split(separator: "\n").map(String.init)
+        return result.stdout.split(separator: "\n").map(String.init)
     }
 
     @Test("every route the router answers is in docs/openapi.yaml, and the spec has no other")
-    func specNamesExactlyTheRouterRoutes() throws {
+    func specNamesExactlyTheRouterRoutes() async throws {
         let code = try Self.routerRoutes()
-        let spec = try Self.specRoutes()
+        let spec = try await Self.specRoutes()
         #expect(code.contains("HEAD /v1/me") && code.contains("POST /v1/users/{signPub}/revoke"), "routes as read: \(code.sorted())")
         #expect(code.subtracting(spec).sorted() == [], "routes in the code that docs/openapi.yaml does not describe")
         #expect(spec.subtracting(code).sorted() == [], "operations in docs/openapi.yaml that the code does not have")
@@ -92,8 +82,8 @@ struct OpenAPISpecTests {
     ]
 
     @Test("the spec's patterns for handles, room ids and sign-pubs accept exactly what the validators accept")
-    func specPatternsMatchTheValidators() throws {
-        let patterns = try Self.specPatterns()
+    func specPatternsMatchTheValidators() async throws {
+        let patterns = try await Self.specPatterns()
         func accepts(_ name: String, _ text: String) throws -> Bool {
             let regex = try Regex(try #require(patterns[name], "docs/openapi.yaml has no pattern for \(name)"))
             return text.wholeMatch(of: regex) != nil

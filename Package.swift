@@ -138,7 +138,8 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
-        // On-demand benchmarks (scripts/bench.sh); never run by the tests.
+        // On-demand benchmarks (scripts/bench.sh); never run by the tests. Its raw nats.c client is the
+        // baseline the product's client is measured against, so it imports CNats directly.
         .executableTarget(
             name: "unibus-bench",
             dependencies: [

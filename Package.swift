@@ -176,6 +176,11 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .testTarget(
+            name: "UnibusProcessTests",
+            dependencies: ["UnibusProcess"],
+            swiftSettings: upcoming
+        ),
+        .testTarget(
             name: "UnibusSupervisorTests",
             dependencies: ["UnibusSupervisor", "UnibusCore", "UnibusProcess", "UnibusTestSupport"],
             swiftSettings: upcoming

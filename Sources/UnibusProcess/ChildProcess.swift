@@ -67,6 +67,10 @@ public final class ChildProcess: Sendable {
         _ command: Command, stop: Teardown, onOutputLine: @escaping @Sendable (String) -> Void = { _ in },
         onLine: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws(ProcessError) -> ChildProcess {
+        // setpriv would start and then fail to exec: say it here, as a direct spawn would.
+        guard FileManager.default.isExecutableFile(atPath: command.executable) else {
+            throw ProcessError(command: command.description, reason: "not found or not executable")
+        }
         let launched = launchCommand(for: command)
         let state = ChildState()
         let (requests, requestsContinuation) = AsyncStream<Void>.makeStream()

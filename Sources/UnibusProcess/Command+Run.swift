@@ -1,5 +1,4 @@
 internal import Subprocess
-
 internal import SystemPackage
 
 extension Command {

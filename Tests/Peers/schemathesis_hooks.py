@@ -28,17 +28,7 @@ import http_message_signatures as hms
 import requests
 import schemathesis
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-
-class _Keys(hms.HTTPSignatureKeyResolver):
-    def __init__(self, key):
-        self.key = key
-
-    def resolve_private_key(self, key_id):
-        return self.key
-
-    def resolve_public_key(self, key_id):
-        return self.key.public_key()
+from http_sig_peer import Keys  # the one key resolver of the test signers
 
 
 class RFC9421Auth(requests.auth.AuthBase):
@@ -47,7 +37,7 @@ class RFC9421Auth(requests.auth.AuthBase):
     def __init__(self, seed_hex):
         self.key = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(seed_hex))
         self.key_id = self.key.public_key().public_bytes_raw().hex()
-        self.signer = hms.HTTPMessageSigner(signature_algorithm=hms.algorithms.ED25519, key_resolver=_Keys(self.key))
+        self.signer = hms.HTTPMessageSigner(signature_algorithm=hms.algorithms.ED25519, key_resolver=Keys(self.key))
 
     def __call__(self, request):
         body = request.body

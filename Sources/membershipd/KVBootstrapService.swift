@@ -60,7 +60,22 @@ struct KVBootstrapService: Service {
         let source = KVAclSource(store: store)
         await engine.attach(source: source, board: board)
         deferred.fulfill(store)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await AclFollowService(engine: engine, source: source, heartbeat: KVAclStatusBoard.heartbeat).run() }
+            group.addTask { await announceOpen() }
+            try await group.waitForAll()
+        }
+    }
+
+    /// Says "KV allowlist open" once what the buckets hold is in force here and this node's status
+    /// is on the board: a CLI write right after the line is confirmed by this node.
+    private func announceOpen() async {
+        do {
+            _ = try await engine.sync(timeout: .seconds(30))
+            await engine.publishStatus()
+        } catch {
+            logger.warning("the allowlist is open but not yet in force on this node: \(error)")
+        }
         logger.notice("KV allowlist open (replicas \(configuration.replicas))")
-        try await AclFollowService(engine: engine, source: source, heartbeat: KVAclStatusBoard.heartbeat).run()
     }
 }

@@ -3,18 +3,19 @@ public import UnibusCore
 public import UnibusNats
 
 /// The allowlist in JetStream KV: one bucket per record kind, JSON values, one node or a cluster.
+/// Values are storage records (KVStoredRecords.swift), never the core models' or the API's JSON.
 ///
 /// Key layout (every valid id is a valid KV key: no dots inside an id):
 ///
 /// | bucket                   | key                          | value                          |
 /// |--------------------------|------------------------------|--------------------------------|
-/// | `UNIBUS_users`           | `<sign-pub hex>`             | ``User``                       |
+/// | `UNIBUS_users`           | `<sign-pub hex>`             | `StoredUser`                   |
 /// | `UNIBUS_users`           | `handle.<handle>`            | `{"sign_pub"}` (reservation)   |
-/// | `UNIBUS_rooms`           | `<room>`                     | ``Room``                       |
+/// | `UNIBUS_rooms`           | `<room>`                     | `StoredRoom`                   |
 /// | `UNIBUS_rooms`           | `<room>.owner-guard`         | `{"changing"?}` (owner guard)  |
-/// | `UNIBUS_members`         | `<room>.<sign-pub>`          | ``Member``                     |
+/// | `UNIBUS_members`         | `<room>.<sign-pub>`          | `StoredMember`                 |
 /// | `UNIBUS_rooms_by_member` | `<sign-pub>.<room>`          | `{"room","sign_pub"}`          |
-/// | `UNIBUS_room_keys`       | `<room>.<recipient>.<epoch>` | ``RoomKey``                    |
+/// | `UNIBUS_room_keys`       | `<room>.<recipient>.<epoch>` | `StoredRoomKey`                |
 /// | `UNIBUS_nonces`          | `<nonce>`                    | `{"expires_at"}`               |
 ///
 /// Consistency without transactions:

@@ -20,7 +20,7 @@ extension KVAllowlistStore {
             }
             throw StoreError.roomExists(room.id.value)
         } catch {
-            throw Self.storeError(error)
+            throw Self.writeError(error)
         }
         try await writeMembership(Member(room: room.id, signPub: room.createdBy, role: .owner, addedAt: room.createdAt))
     }
@@ -33,7 +33,7 @@ extension KVAllowlistStore {
         } catch .wrongLastSequence {
             throw StoreError.roomExists(room.id.value)
         } catch {
-            throw Self.storeError(error)
+            throw Self.writeError(error)
         }
     }
 
@@ -99,7 +99,7 @@ extension KVAllowlistStore {
                 } catch .wrongLastSequence {
                     continue
                 } catch {
-                    throw Self.storeError(error)
+                    throw Self.writeError(error)
                 }
             }
             var stored = try KVCodec.member(entry)
@@ -124,7 +124,7 @@ extension KVAllowlistStore {
                 } catch .wrongLastSequence {
                     written = false
                 } catch {
-                    throw Self.storeError(error)
+                    throw Self.writeError(error)
                 }
             } catch {
                 if let held { await releaseOwnerGuard(room, revision: held) }
@@ -209,7 +209,7 @@ extension KVAllowlistStore {
         } catch .wrongLastSequence {
             return  // rewritten meanwhile by a writer who re-checks it
         } catch {
-            throw Self.storeError(error)
+            throw Self.writeError(error)
         }
         if try await members.fetch(KVKey.member(room, signPub)) != nil {
             _ = try await roomsByMember.write(indexKey, value: KVCodec.encode(MembershipIndex(room: room, signPub: signPub)))

@@ -24,7 +24,7 @@ extension KVAllowlistStore {
             let status = try await self.user(user.signPub)?.status ?? .active
             throw StoreError.alreadyRegistered(signPub: user.signPub.hex, status: status)
         } catch {
-            throw Self.storeError(error)
+            throw Self.writeError(error)
         }
         // Had our reservation been taken over meanwhile (we stalled past the grace period),
         // withdraw the record rather than keep two users with one handle.
@@ -59,10 +59,10 @@ extension KVAllowlistStore {
                 } catch .wrongLastSequence {
                     throw StoreError.handleTaken(handle.value)
                 } catch {
-                    throw Self.storeError(error)
+                    throw Self.writeError(error)
                 }
             } catch {
-                throw Self.storeError(error)
+                throw Self.writeError(error)
             }
         }
         throw StoreError.conflict("reserving handle '\(handle.value)' kept racing with other writers")
@@ -102,7 +102,7 @@ extension KVAllowlistStore {
             } catch .wrongLastSequence {
                 continue
             } catch {
-                throw Self.storeError(error)
+                throw Self.writeError(error)
             }
         }
         throw StoreError.conflict("revoking \(signPub.hex) kept racing with other writers")

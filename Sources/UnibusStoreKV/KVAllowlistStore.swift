@@ -136,12 +136,22 @@ public final class KVAllowlistStore: AllowlistStore {
         }
     }
 
-    /// The store's view of a KV failure.
+    /// The store's view of a KV failure of a read, or of opening the buckets.
     static func storeError(_ error: NatsKVError) -> StoreError {
         switch error {
         case .wrongLastSequence: .conflict(error.description)
         case .unavailable, .failed, .invalidKey: .unavailable(error.description)
         case .jetStreamDisabled, .bucketConflict: .cannotOpen(error.description)
+        }
+    }
+
+    /// The store's view of a KV failure of a write: one that was sent but not acknowledged
+    /// (timeout, no quorum, connection lost) may have been stored, so it is `outcomeUnknown`,
+    /// never "nothing was changed". A key refused before sending changed nothing.
+    static func writeError(_ error: NatsKVError) -> StoreError {
+        switch error {
+        case .unavailable, .failed: .outcomeUnknown(error.description)
+        case .wrongLastSequence, .invalidKey, .jetStreamDisabled, .bucketConflict: storeError(error)
         }
     }
 }

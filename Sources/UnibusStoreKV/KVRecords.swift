@@ -128,7 +128,7 @@ extension NatsKeyValue {
     }
 
     func write(_ key: String, value: Data) async throws(StoreError) -> UInt64 {
-        do throws(NatsKVError) { return try await put(key, value: value) } catch { throw KVAllowlistStore.storeError(error) }
+        do throws(NatsKVError) { return try await put(key, value: value) } catch { throw KVAllowlistStore.writeError(error) }
     }
 
     func list() async throws(StoreError) -> [NatsKVEntry] {

@@ -109,10 +109,11 @@ struct KVStorageFormatTests {
         #expect(try await store.users() == [Self.ana, revoked])
         #expect(try await store.room(general) == Fixture.room("general", by: Self.ana))
         #expect(
-            try await store.members(of: general) == [
-                Member(room: general, signPub: Self.ana.signPub, role: .owner, addedAt: Fixture.epoch),
-                Member(room: general, signPub: Self.bob.signPub, role: .member, addedAt: Self.later),
-            ].sorted { $0.signPub < $1.signPub })
+            try await store.members(of: general)
+                == [
+                    Member(room: general, signPub: Self.ana.signPub, role: .owner, addedAt: Fixture.epoch),
+                    Member(room: general, signPub: Self.bob.signPub, role: .member, addedAt: Self.later),
+                ].sorted { $0.signPub < $1.signPub })
         #expect(try await store.rooms(ofMember: Self.bob.signPub) == [general])
         #expect(
             try await store.roomKeys(room: general, recipient: Self.bob.signPub) == [

@@ -136,6 +136,13 @@ public final class KVAllowlistStore: AllowlistStore {
         }
     }
 
+    /// Runs the rest of a write operation once it may have sent a write: if the store then stops
+    /// answering (a read that re-checks, a second write), what was sent may have landed, so
+    /// `unavailable` ("nothing was changed") becomes `outcomeUnknown`.
+    func mayHaveWritten<T>(_ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch StoreError.unavailable(let why) { throw StoreError.outcomeUnknown(why) }
+    }
+
     /// The store's view of a KV failure of a read, or of opening the buckets.
     static func storeError(_ error: NatsKVError) -> StoreError {
         switch error {

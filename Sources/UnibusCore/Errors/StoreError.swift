@@ -1,5 +1,5 @@
-/// A store refused or could not perform an operation. Every case but `outcomeUnknown` and
-/// `partiallyApplied` means nothing was changed.
+/// A store refused or could not perform an operation. Every case but `outcomeUnknown`,
+/// `partiallyApplied` and `storageFailure` means nothing was changed.
 public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The sign-pub is already registered (active or revoked): never a silent overwrite.
     case alreadyRegistered(signPub: String, status: UserStatus)
@@ -28,7 +28,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The storage file or service cannot be used at all.
     case cannotOpen(String)
     /// The storage file failed underneath an operation (read-only, disk full, I/O error): the
-    /// message names the file and the fix. A write was rolled back.
+    /// message names the file and the fix, and says "nothing was changed" only when it knows.
     case storageFailure(String)
 
     public var description: String {

@@ -127,4 +127,24 @@ struct APIRepresentationTests {
         }
         _ = dir
     }
+
+    @Test func aStorageFailureIsA503ThatNamesNoFileOrRecord() async throws {
+        let (dir, app) = try await Self.world()
+        // A row that fails validation, written behind the store's back.
+        let bad = Fixture.keyPair(5).signPub.hex
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        p.arguments = [dir.file("unibus.db"), "INSERT INTO users VALUES ('\(bad)', 'Bad Handle', 'member', 'active', 1764000000, NULL);"]
+        try p.run()
+        p.waitUntilExit()
+        try await app.test(.router) { client in
+            let answer = try await M.request(client, .get, "/v1/users", key: Self.ana)
+            Self.expect(
+                answer, .serviceUnavailable,
+                #"{"error":"unavailable","message":"the allowlist store on this node cannot serve this request (a storage failure); the node's log has the details"}"#
+            )
+            #expect(!String(buffer: answer.body).contains(bad))
+        }
+        _ = dir
+    }
 }

@@ -1,9 +1,35 @@
 import Foundation
 public import Hummingbird
-public import UnibusCore
 
-/// An API error as the contract shapes it: `{"error":"<code>","message":"<operator-readable>"}`.
-public struct APIError: HTTPResponseError, CustomStringConvertible {
+/// An error whose answer is the contract's JSON error body (section 4); ``ErrorMapper`` sends it
+/// as it is. Errors of other types are a 503 that says nothing of their internals.
+protocol ContractError: HTTPResponseError {
+    /// The contract's error code (`invalid`, `not-found`, `conflict`, …).
+    var code: String { get }
+    /// The operator-readable message sent to the client.
+    var message: String { get }
+}
+
+extension ContractError {
+    /// `{"error":"<code>","message":"<operator-readable>"}`, `application/json`: each
+    /// conformance's `response(from:context:)`.
+    func contractResponse() throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys  // `error` before `message`, every time
+        let body = try encoder.encode(ErrorBody(error: code, message: message))
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
+
+/// The error body: `error` then `message` (keys sorted; slashes escaped, as ever).
+struct ErrorBody: Encodable {
+    let error: String
+    let message: String
+}
+
+/// An API error the control plane itself raises (authentication, authorisation, body shape,
+/// origin). Store and validation errors answer for themselves (Errors+HTTP.swift).
+public struct APIError: ContractError, CustomStringConvertible {
     public let status: HTTPResponse.Status
     public let code: String
     public let message: String
@@ -16,10 +42,7 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
 
     public var description: String { "\(status.code) \(code): \(message)" }
 
-    public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let body = try JSONEncoder().encode(["error": code, "message": message])
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
-    }
+    public func response(from request: Request, context: some RequestContext) throws -> Response { try contractResponse() }
 
     static func invalid(_ message: String) -> Self { Self(.badRequest, "invalid", message) }
     static func forbidden(_ message: String) -> Self { Self(.forbidden, "forbidden", message) }
@@ -27,19 +50,7 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
     static func unavailable(_ message: String) -> Self { Self(.serviceUnavailable, "unavailable", message) }
     static func misdirected(_ message: String) -> Self { Self(.misdirectedRequest, "misdirected", message) }
 
-    /// Maps store and validation failures; anything unknown is a 503 (fail closed, never a 2xx).
-    static func from(_ error: any Error) -> Self {
-        switch error {
-        case let e as APIError: return e
-        case let e as ValidationError: return .invalid(e.description)
-        case let e as StoreError:
-            switch e {
-            case .alreadyRegistered, .handleTaken, .roomExists, .conflict: return Self(.conflict, "conflict", e.description)
-            case .userNotFound, .roomNotFound, .memberNotFound: return .notFound(e.description)
-            case .notAMember, .userRevoked, .lastOwner: return Self(.conflict, "conflict", e.description)
-            case .unavailable, .partiallyApplied, .corruptRecord, .cannotOpen: return .unavailable(e.description)
-            }
-        default: return .unavailable("\(error)")
-        }
-    }
+    /// What a client is told of a failure of unknown type: a 503 (fail closed, never a 2xx)
+    /// without the failure's text, which the node logs instead.
+    static let internalFailure = unavailable("the request could not be completed; the node's log has the details")
 }

@@ -41,7 +41,9 @@ struct ConnectionFailure: Error {
 
     /// The answer as HTTP/1 parts; no body for a HEAD request.
     func parts(version: HTTPVersion, head isHead: Bool) -> [HTTPServerResponsePart] {
-        let body = (try? JSONEncoder().encode(["error": code, "message": message])) ?? Data()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys  // `error` before `message`, as every error body
+        let body = (try? encoder.encode(["error": code, "message": message])) ?? Data()
         var headers = HTTPHeaders([
             ("content-type", "application/json"), ("content-length", "\(body.count)"), ("connection", "close"),
         ])

@@ -20,10 +20,10 @@ extension ControlPlane {
                     throw StoreError.roomExists(room.id.value)
                 }
                 try await applyACL(context)
-                return try JSONResponse.make(stored)
+                return try JSONResponse.make(RoomPresentation(stored))
             }
             try await applyACL(context)
-            return try JSONResponse.make(room, status: .created)
+            return try JSONResponse.make(RoomPresentation(room), status: .created)
         }
 
         router.get("/v1/rooms") { _, context in
@@ -32,7 +32,7 @@ extension ControlPlane {
             for id in try await store.rooms(ofMember: caller.signPub) {
                 if let room = try await store.room(id) { rooms.append(room) }
             }
-            return try JSONResponse.make(rooms)
+            return try JSONResponse.make(rooms.map(RoomPresentation.init))
         }
 
         router.get("/v1/rooms/:room/members") { _, context in
@@ -41,7 +41,7 @@ extension ControlPlane {
             guard caller.role == .admin || members.contains(where: { $0.signPub == caller.signPub }) else {
                 throw APIError.forbidden("only members of \(room) may see its members")
             }
-            return try JSONResponse.make(members)
+            return try JSONResponse.make(members.map(MemberPresentation.init))
         }
 
         router.put("/v1/rooms/:room/members/:signPub") { _, context in
@@ -52,7 +52,7 @@ extension ControlPlane {
             let member = Member(room: room, signPub: key, role: try MemberRole(parsing: body.string("role")), addedAt: now())
             try await store.putMember(member)
             try await applyACL(context)
-            return try JSONResponse.make(member)
+            return try JSONResponse.make(MemberPresentation(member))
         }
 
         router.delete("/v1/rooms/:room/members/:signPub") { _, context in
@@ -72,7 +72,7 @@ extension ControlPlane {
             guard let wrapped = Data(base64Encoded: try body.string("wrapped")) else { throw APIError.invalid("wrapped must be base64") }
             let key = try RoomKey(room: room, recipient: recipient, epoch: body.integer("epoch"), wrapped: wrapped, createdAt: now())
             try await store.putRoomKey(key)
-            return try JSONResponse.make(key)
+            return try JSONResponse.make(RoomKeyPresentation(key))
         }
 
         router.get("/v1/rooms/:room/keys/me") { _, context in
@@ -80,7 +80,7 @@ extension ControlPlane {
             guard try await store.members(of: room).contains(where: { $0.signPub == caller.signPub }) else {
                 throw APIError.forbidden("only members of \(room) have keys in it")
             }
-            return try JSONResponse.make(try await store.roomKeys(room: room, recipient: caller.signPub))
+            return try JSONResponse.make(try await store.roomKeys(room: room, recipient: caller.signPub).map(RoomKeyPresentation.init))
         }
     }
 

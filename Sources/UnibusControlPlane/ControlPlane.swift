@@ -70,13 +70,16 @@ public struct ControlPlane: Sendable {
     }
 }
 
-/// Turns anything thrown by a handler into the contract's JSON error (never a bare 500).
+/// Turns anything thrown by a handler into the contract's JSON error (never a bare 500): a
+/// ``ContractError`` (``APIError``, `StoreError`, `ValidationError`: Errors+HTTP.swift) answers
+/// for itself, Hummingbird's own errors are reworded, anything else is a 503 that names nothing
+/// of its internals (they are logged).
 struct ErrorMapper: RouterMiddleware {
     typealias Context = ControlPlaneContext
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
-        } catch let error as APIError {
+        } catch let error as any ContractError {
             throw error
         } catch let error as HTTPParserError {
             throw error  // the connection guard answers it (ConnectionGuard)
@@ -87,7 +90,8 @@ struct ErrorMapper: RouterMiddleware {
         } catch let error as HTTPError {
             throw APIError(error.status, "invalid", error.body ?? "\(error.status)")
         } catch {
-            throw APIError.from(error)
+            context.logger.error("\(request.method) \(request.uri.path) failed: \(error)")
+            throw APIError.internalFailure
         }
     }
 }

@@ -1,6 +1,7 @@
 public import Foundation
 import HTTPTypes
 public import Hummingbird
+import Logging
 import NIOCore
 public import UnibusCore
 
@@ -33,7 +34,7 @@ public struct SignedRequestAuthenticator: RouterMiddleware {
         }
         let body: ByteBuffer
         do { body = try await request.collectBody(upTo: ControlPlane.maxBody) } catch is NIOTooManyBytesError { throw Self.tooLarge }
-        let caller = try await authenticate(request, origin: try context.requireOrigin(), body: body)
+        let caller = try await authenticate(request, origin: try context.requireOrigin(), body: body, logger: context.logger)
         context.caller = caller
         context.body = body
         return try await next(request, context)
@@ -41,7 +42,7 @@ public struct SignedRequestAuthenticator: RouterMiddleware {
 
     static let tooLarge = APIError(.contentTooLarge, "too-large", "request bodies are limited to \(ControlPlane.maxBody) bytes")
 
-    func authenticate(_ request: Request, origin: PublicOrigin, body: ByteBuffer) async throws -> User {
+    func authenticate(_ request: Request, origin: PublicOrigin, body: ByteBuffer, logger: Logger) async throws -> User {
         let verified: SignaturePolicy.Verified
         do {
             let (input, signature) = try SignatureHeaders.parse(input: request.headers[.signatureInput], signature: request.headers[.signature])
@@ -54,14 +55,18 @@ public struct SignedRequestAuthenticator: RouterMiddleware {
             throw APIError(.unauthorized, error.code, error.description)
         }
         let user: User?
-        do { user = try await store.user(verified.keyID) } catch { throw APIError.unavailable("cannot read the allowlist: \(error)") }
+        do {
+            user = try await store.user(verified.keyID)
+        } catch {
+            throw APIError.unavailable("cannot read the allowlist: \(clientText(error, logger: logger))")
+        }
         guard let user else { throw APIError(.unauthorized, "unknown-key", "keyid \(verified.keyID) is not a registered user") }
         guard user.status == .active else { throw APIError(.forbidden, "revoked", "user \(user.handle) is revoked") }
         let fresh: Bool
         do {
             fresh = try await store.consumeNonce(verified.nonce, expiresAt: verified.nonceExpiry, now: now())
         } catch {
-            throw APIError.unavailable("the nonce could not be recorded, so the request is refused: \(error)")
+            throw APIError.unavailable("the nonce could not be recorded, so the request is refused: \(clientText(error, logger: logger))")
         }
         guard fresh else { throw APIError(.unauthorized, "replayed", "nonce \(verified.nonce) was already used") }
         return user

@@ -1,9 +1,13 @@
 /// How nats-server logs and whether its monitoring endpoint is open, from the two environment
 /// variables `UNIBUS_NATS_DEBUG` and `UNIBUS_NATS_MONITOR` (contract section 6).
 public struct NatsLogOptions: Equatable, Sendable {
-    /// Suppress nats-server's log (`logtime`/`debug`/`trace` off and `-l` quiet).
+    /// nats-server's routine log stays out of membershipd's log: only its warnings and errors
+    /// are forwarded (nats-server still runs with its default log; `debug` and `trace` are off).
+    /// Always the opposite of `debug`; the supervisor forwards every line when `debug` is set.
     public var noLog: Bool
+    /// `debug: true` in the rendered config, and every nats-server log line forwarded.
     public var debug: Bool
+    /// `trace: true` in the rendered config (protocol tracing).
     public var trace: Bool
     /// Open the monitoring endpoint on 127.0.0.1:8222.
     public var monitor: Bool

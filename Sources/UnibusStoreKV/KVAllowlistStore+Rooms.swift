@@ -12,6 +12,10 @@ extension KVAllowlistStore {
     /// Admins can also add members to it.
     public func createRoom(_ room: Room) async throws {
         try await requireActive(room.createdBy)
+        try await mayHaveWritten { try await createRoomRecords(room) }
+    }
+
+    private func createRoomRecords(_ room: Room) async throws {
         do throws(NatsKVError) {
             _ = try await rooms.create(KVKey.room(room.id), value: KVCodec.encode(room))
         } catch .wrongLastSequence {
@@ -20,7 +24,7 @@ extension KVAllowlistStore {
             }
             throw StoreError.roomExists(room.id.value)
         } catch {
-            throw Self.storeError(error)
+            throw Self.writeError(error)
         }
         try await writeMembership(Member(room: room.id, signPub: room.createdBy, role: .owner, addedAt: room.createdAt))
     }
@@ -33,7 +37,7 @@ extension KVAllowlistStore {
         } catch .wrongLastSequence {
             throw StoreError.roomExists(room.id.value)
         } catch {
-            throw Self.storeError(error)
+            throw Self.writeError(error)
         }
     }
 
@@ -44,7 +48,7 @@ extension KVAllowlistStore {
     public func putMember(_ member: Member) async throws {
         try await requireRoom(member.room)
         try await requireActive(member.signPub)
-        try await writeMembership(member)
+        try await mayHaveWritten { try await writeMembership(member) }
     }
 
     /// Index entry first, then the membership (created, or its role changed with a
@@ -67,8 +71,10 @@ extension KVAllowlistStore {
     /// Revision-checked delete of the membership (refused for the room's last owner), then its
     /// index entry (which is restored if the membership came back meanwhile).
     public func removeMember(room: RoomID, signPub: SignPub) async throws {
-        try await changeMembership(room, signPub, to: nil)
-        try await dropIndex(signPub, room, revision: nil)
+        try await mayHaveWritten {
+            try await changeMembership(room, signPub, to: nil)
+            try await dropIndex(signPub, room, revision: nil)
+        }
     }
 
     /// Creates the membership, changes its role (keeping `added_at`) or, with `nil`, deletes it:
@@ -99,7 +105,7 @@ extension KVAllowlistStore {
                 } catch .wrongLastSequence {
                     continue
                 } catch {
-                    throw Self.storeError(error)
+                    throw Self.writeError(error)
                 }
             }
             var stored = try KVCodec.member(entry)
@@ -124,7 +130,7 @@ extension KVAllowlistStore {
                 } catch .wrongLastSequence {
                     written = false
                 } catch {
-                    throw Self.storeError(error)
+                    throw Self.writeError(error)
                 }
             } catch {
                 if let held { await releaseOwnerGuard(room, revision: held) }
@@ -209,7 +215,7 @@ extension KVAllowlistStore {
         } catch .wrongLastSequence {
             return  // rewritten meanwhile by a writer who re-checks it
         } catch {
-            throw Self.storeError(error)
+            throw Self.writeError(error)
         }
         if try await members.fetch(KVKey.member(room, signPub)) != nil {
             _ = try await roomsByMember.write(indexKey, value: KVCodec.encode(MembershipIndex(room: room, signPub: signPub)))

@@ -15,24 +15,26 @@ extension KVAllowlistStore {
         if let existing = try await self.user(user.signPub) {
             throw StoreError.alreadyRegistered(signPub: user.signPub.hex, status: existing.status)
         }
-        let reservation = try await reserve(user.handle, for: user.signPub)
-        do throws(NatsKVError) {
-            _ = try await users.create(KVKey.user(user.signPub), value: KVCodec.encode(user))
-        } catch .wrongLastSequence {
-            // The same key was registered concurrently: give the handle back.
-            try? await users.delete(KVKey.handle(user.handle), revision: reservation)
-            let status = try await self.user(user.signPub)?.status ?? .active
-            throw StoreError.alreadyRegistered(signPub: user.signPub.hex, status: status)
-        } catch {
-            throw Self.storeError(error)
-        }
-        // Had our reservation been taken over meanwhile (we stalled past the grace period),
-        // withdraw the record rather than keep two users with one handle.
-        if let now = try await users.fetch(KVKey.handle(user.handle)),
-            try KVCodec.reservation(now, user.handle).signPub != user.signPub
-        {
-            try? await users.delete(KVKey.user(user.signPub))
-            throw StoreError.handleTaken(user.handle.value)
+        try await mayHaveWritten {
+            let reservation = try await reserve(user.handle, for: user.signPub)
+            do throws(NatsKVError) {
+                _ = try await users.create(KVKey.user(user.signPub), value: KVCodec.encode(user))
+            } catch .wrongLastSequence {
+                // The same key was registered concurrently: give the handle back.
+                try? await users.delete(KVKey.handle(user.handle), revision: reservation)
+                let status = try await self.user(user.signPub)?.status ?? .active
+                throw StoreError.alreadyRegistered(signPub: user.signPub.hex, status: status)
+            } catch {
+                throw Self.writeError(error)
+            }
+            // Had our reservation been taken over meanwhile (we stalled past the grace period),
+            // withdraw the record rather than keep two users with one handle.
+            if let now = try await users.fetch(KVKey.handle(user.handle)),
+                try KVCodec.reservation(now, user.handle).signPub != user.signPub
+            {
+                try? await users.delete(KVKey.user(user.signPub))
+                throw StoreError.handleTaken(user.handle.value)
+            }
         }
     }
 
@@ -59,10 +61,10 @@ extension KVAllowlistStore {
                 } catch .wrongLastSequence {
                     throw StoreError.handleTaken(handle.value)
                 } catch {
-                    throw Self.storeError(error)
+                    throw Self.writeError(error)
                 }
             } catch {
-                throw Self.storeError(error)
+                throw Self.writeError(error)
             }
         }
         throw StoreError.conflict("reserving handle '\(handle.value)' kept racing with other writers")
@@ -102,7 +104,7 @@ extension KVAllowlistStore {
             } catch .wrongLastSequence {
                 continue
             } catch {
-                throw Self.storeError(error)
+                throw Self.writeError(error)
             }
         }
         throw StoreError.conflict("revoking \(signPub.hex) kept racing with other writers")

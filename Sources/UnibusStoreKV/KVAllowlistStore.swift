@@ -3,18 +3,19 @@ public import UnibusCore
 public import UnibusNats
 
 /// The allowlist in JetStream KV: one bucket per record kind, JSON values, one node or a cluster.
+/// Values are storage records (KVStoredRecords.swift), never the core models' or the API's JSON.
 ///
 /// Key layout (every valid id is a valid KV key: no dots inside an id):
 ///
 /// | bucket                   | key                          | value                          |
 /// |--------------------------|------------------------------|--------------------------------|
-/// | `UNIBUS_users`           | `<sign-pub hex>`             | ``User``                       |
+/// | `UNIBUS_users`           | `<sign-pub hex>`             | `StoredUser`                   |
 /// | `UNIBUS_users`           | `handle.<handle>`            | `{"sign_pub"}` (reservation)   |
-/// | `UNIBUS_rooms`           | `<room>`                     | ``Room``                       |
+/// | `UNIBUS_rooms`           | `<room>`                     | `StoredRoom`                   |
 /// | `UNIBUS_rooms`           | `<room>.owner-guard`         | `{"changing"?}` (owner guard)  |
-/// | `UNIBUS_members`         | `<room>.<sign-pub>`          | ``Member``                     |
+/// | `UNIBUS_members`         | `<room>.<sign-pub>`          | `StoredMember`                 |
 /// | `UNIBUS_rooms_by_member` | `<sign-pub>.<room>`          | `{"room","sign_pub"}`          |
-/// | `UNIBUS_room_keys`       | `<room>.<recipient>.<epoch>` | ``RoomKey``                    |
+/// | `UNIBUS_room_keys`       | `<room>.<recipient>.<epoch>` | `StoredRoomKey`                |
 /// | `UNIBUS_nonces`          | `<nonce>`                    | `{"expires_at"}`               |
 ///
 /// Consistency without transactions:
@@ -135,12 +136,29 @@ public final class KVAllowlistStore: AllowlistStore {
         }
     }
 
-    /// The store's view of a KV failure.
+    /// Runs the rest of a write operation once it may have sent a write: if the store then stops
+    /// answering (a read that re-checks, a second write), what was sent may have landed, so
+    /// `unavailable` ("nothing was changed") becomes `outcomeUnknown`.
+    func mayHaveWritten<T>(_ body: () async throws -> T) async throws -> T {
+        do { return try await body() } catch StoreError.unavailable(let why) { throw StoreError.outcomeUnknown(why) }
+    }
+
+    /// The store's view of a KV failure of a read, or of opening the buckets.
     static func storeError(_ error: NatsKVError) -> StoreError {
         switch error {
         case .wrongLastSequence: .conflict(error.description)
         case .unavailable, .failed, .invalidKey: .unavailable(error.description)
         case .jetStreamDisabled, .bucketConflict: .cannotOpen(error.description)
+        }
+    }
+
+    /// The store's view of a KV failure of a write: one that was sent but not acknowledged
+    /// (timeout, no quorum, connection lost) may have been stored, so it is `outcomeUnknown`,
+    /// never "nothing was changed". A key refused before sending changed nothing.
+    static func writeError(_ error: NatsKVError) -> StoreError {
+        switch error {
+        case .unavailable, .failed: .outcomeUnknown(error.description)
+        case .wrongLastSequence, .invalidKey, .jetStreamDisabled, .bucketConflict: storeError(error)
         }
     }
 }

@@ -19,31 +19,7 @@ enum KVKey {
     static func nonce(_ nonce: NonceValue) -> String { nonce.value }
 }
 
-/// A handle reservation: which sign-pub holds the handle.
-struct HandleReservation: Codable, Equatable {
-    var signPub: SignPub
-    enum CodingKeys: String, CodingKey { case signPub = "sign_pub" }
-}
-
-/// An entry of rooms-by-member.
-struct MembershipIndex: Codable, Equatable {
-    var room: RoomID
-    var signPub: SignPub
-    enum CodingKeys: String, CodingKey { case room, signPub = "sign_pub" }
-}
-
-/// A room's owner guard: the member whose ownership is being changed, or nobody (free).
-struct OwnerGuard: Codable, Equatable {
-    var changing: SignPub?
-}
-
-/// A consumed nonce (informational: it leaves through the bucket's max age).
-struct NonceRecord: Codable {
-    var expiresAt: Date
-    enum CodingKeys: String, CodingKey { case expiresAt = "expires_at" }
-}
-
-/// JSON for values: snake_case keys (the models' own), dates as seconds since 1970 (exact
+/// JSON for values: snake_case keys (the storage records' own), dates as seconds since 1970 (exact
 /// round trip, the SQLite store's unit), bytes as base64.
 enum KVCodec {
     static func encode(_ value: some Encodable) -> Data {
@@ -94,7 +70,7 @@ enum KVCodec {
 
 extension KVCodec {
     static func user(_ entry: NatsKVEntry) throws(StoreError) -> User {
-        try decode(User.self, entry, in: .users, what: "user") { KVKey.user($0.signPub) }
+        try decode(StoredUser.self, entry, in: .users, what: "user") { KVKey.user($0.signPub) }.user
     }
 
     static func reservation(_ entry: NatsKVEntry, _ handle: Handle) throws(StoreError) -> HandleReservation {
@@ -102,11 +78,11 @@ extension KVCodec {
     }
 
     static func room(_ entry: NatsKVEntry) throws(StoreError) -> Room {
-        try decode(Room.self, entry, in: .rooms, what: "room") { KVKey.room($0.id) }
+        try decode(StoredRoom.self, entry, in: .rooms, what: "room") { KVKey.room($0.id) }.room
     }
 
     static func member(_ entry: NatsKVEntry) throws(StoreError) -> Member {
-        try decode(Member.self, entry, in: .members, what: "membership") { KVKey.member($0.room, $0.signPub) }
+        try decode(StoredMember.self, entry, in: .members, what: "membership") { KVKey.member($0.room, $0.signPub) }.member
     }
 
     static func ownerGuard(_ entry: NatsKVEntry, _ room: RoomID) throws(StoreError) -> OwnerGuard {
@@ -117,18 +93,21 @@ extension KVCodec {
         try decode(MembershipIndex.self, entry, in: .roomsByMember, what: "rooms-by-member entry") { KVKey.index($0.signPub, $0.room) }
     }
 
-    /// Room keys are re-validated through `RoomKey`'s throwing initialiser (epoch range, size):
-    /// the synthesized decoder alone would accept any epoch or byte count.
+    /// Room keys are re-validated (epoch range, size): see ``StoredRoomKey/roomKey()``.
     static func roomKey(_ entry: NatsKVEntry) throws(StoreError) -> RoomKey {
-        let decoded = try decode(RoomKey.self, entry, in: .roomKeys, what: "room key") { KVKey.roomKey($0.room, $0.recipient, $0.epoch) }
+        let stored = try decode(StoredRoomKey.self, entry, in: .roomKeys, what: "room key") { KVKey.roomKey($0.room, $0.recipient, $0.epoch) }
         do {
-            return try RoomKey(
-                room: decoded.room, recipient: decoded.recipient, epoch: decoded.epoch,
-                wrapped: decoded.wrapped, createdAt: decoded.createdAt)
+            return try stored.roomKey()
         } catch {
             throw .corruptRecord("\(KVAllowlistStore.Bucket.roomKeys.rawValue) key '\(entry.key)' is not a valid room key: \(error)")
         }
     }
+
+    /// The stored form of each record (see KVStoredRecords.swift).
+    static func encode(_ user: User) -> Data { encode(StoredUser(user)) }
+    static func encode(_ room: Room) -> Data { encode(StoredRoom(room)) }
+    static func encode(_ member: Member) -> Data { encode(StoredMember(member)) }
+    static func encode(_ key: RoomKey) -> Data { encode(StoredRoomKey(key)) }
 }
 
 /// The bucket calls the store makes, with failures as `StoreError`.
@@ -149,7 +128,7 @@ extension NatsKeyValue {
     }
 
     func write(_ key: String, value: Data) async throws(StoreError) -> UInt64 {
-        do throws(NatsKVError) { return try await put(key, value: value) } catch { throw KVAllowlistStore.storeError(error) }
+        do throws(NatsKVError) { return try await put(key, value: value) } catch { throw KVAllowlistStore.writeError(error) }
     }
 
     func list() async throws(StoreError) -> [NatsKVEntry] {

@@ -36,7 +36,7 @@ public struct SQLiteAclSource: AclChangeSource {
         do {
             return try await (headReader ?? reader()).read(Self.head)
         } catch let error as DatabaseError {
-            throw SQLiteAllowlistStore.storeError(error)
+            throw SQLiteAllowlistStore.storeError(error, path: path)
         }
     }
 
@@ -44,7 +44,7 @@ public struct SQLiteAclSource: AclChangeSource {
         do {
             return try await reader().read(Self.snapshot)
         } catch let error as DatabaseError {
-            throw SQLiteAllowlistStore.storeError(error)
+            throw SQLiteAllowlistStore.storeError(error, path: path)
         }
     }
 

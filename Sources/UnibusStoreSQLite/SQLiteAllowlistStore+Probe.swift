@@ -13,7 +13,7 @@ extension SQLiteAllowlistStore: WritableProbe {
                 }
             }
         } catch let error as DatabaseError {
-            throw Self.storeError(error)
+            throw Self.storeError(error, path: path)
         }
     }
 }

@@ -33,10 +33,8 @@ public final class SQLiteAllowlistStore: AllowlistStore {
             // Migrate only when needed: a read-only open leaves the file byte-for-byte unchanged.
             let migrator = SQLiteSchema.migrator
             if try !pool.read(migrator.hasCompletedMigrations) { try migrator.migrate(pool) }
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
-            throw StoreError.cannotOpen("\(path) is not a SQLite database; point --db at the unibus database file")
         } catch let error as DatabaseError {
-            throw StoreError.cannotOpen("cannot open database \(path): \(error.message ?? "\(error.resultCode)")")
+            throw Self.storeError(error, path: path, opening: true)
         }
     }
 
@@ -52,24 +50,65 @@ public final class SQLiteAllowlistStore: AllowlistStore {
                 return result!
             }
         } catch let error as DatabaseError {
-            throw Self.storeError(error)
+            throw Self.storeError(error, path: path)
         }
     }
 
     func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        do { return try await pool.read(body) } catch let error as DatabaseError { throw Self.storeError(error) }
+        do { return try await pool.read(body) } catch let error as DatabaseError { throw Self.storeError(error, path: path) }
     }
 
-    static func storeError(_ error: DatabaseError) -> StoreError {
-        switch error.resultCode {
+    /// The store's view of a SQLite failure, by result code, naming the file and what to do.
+    /// A failed write is rolled back (one transaction), so none of these changed anything.
+    /// - Parameter opening: the failure happened while opening or migrating the file.
+    static func storeError(_ error: DatabaseError, path: String, opening: Bool = false) -> StoreError {
+        storeError(code: error.extendedResultCode.rawValue, message: error.message, path: path, opening: opening)
+    }
+
+    /// ``storeError(_:path:opening:)`` from SQLite's extended result code and message.
+    static func storeError(code: Int32, message: String?, path: String, opening: Bool = false) -> StoreError {
+        let extended = ResultCode(rawValue: code)
+        let detail = "SQLite error \(code): \(message ?? "\(extended)")"
+        /// Unusable before it opened, or failing underneath a running store.
+        func broken(_ text: String) -> StoreError { opening ? .cannotOpen(text) : .storageFailure(text) }
+        switch extended.primaryResultCode {
         case .SQLITE_BUSY, .SQLITE_LOCKED:
-            .unavailable("database \(error.resultCode) (another writer holds it)")
+            return .unavailable("database \(path) is locked by another writer (\(detail)); it stayed busy for longer than 10 s")
         case .SQLITE_NOTADB:
-            .cannotOpen("the file is not a SQLite database")
-        case .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_IOERR, .SQLITE_FULL:
-            .unavailable("SQLite: \(error.message ?? "\(error.resultCode)")")
+            return .cannotOpen(
+                "\(path) is not a SQLite database, so not a unibus database (\(detail)); point --db at the unibus "
+                    + "database file, or restore it from a backup if this was it")
+        case .SQLITE_CORRUPT:
+            return .cannotOpen(
+                "database \(path) is corrupt (\(detail)); stop membershipd and restore the file from a backup "
+                    + "(`sqlite3 \(path) .recover` may save what is left)")
+        case .SQLITE_READONLY:
+            return broken(
+                "database \(path) cannot be written (\(detail)); give membershipd write access to the file and its "
+                    + "directory (SQLite keeps -wal and -shm files beside it), or use a writable copy")
+        case .SQLITE_CANTOPEN:
+            return broken(
+                "cannot open database \(path) (\(detail)); check that it is a file and that it and its directory "
+                    + "are readable and writable by membershipd")
+        case .SQLITE_IOERR:
+            return broken("I/O error on database \(path) (\(detail)); check the disk and the file system, then retry")
+        case .SQLITE_FULL:
+            return broken("the disk holding database \(path) is full (\(detail)); free some space, then retry")
+        case .SQLITE_CONSTRAINT:
+            // Each write checks what the schema's constraints check, in the same IMMEDIATE
+            // transaction, so a constraint that still fires means the store and the schema disagree.
+            switch extended {
+            case .SQLITE_CONSTRAINT_UNIQUE, .SQLITE_CONSTRAINT_PRIMARYKEY:
+                return .conflict("database \(path) already holds this record (\(detail))")
+            default:
+                return .storageFailure(
+                    "database \(path) refused the change (\(detail)); nothing was changed: unibus checks this before "
+                        + "writing, please report it")
+            }
         default:
-            .conflict("SQLite: \(error.message ?? "\(error.resultCode)")")
+            return opening
+                ? .cannotOpen("cannot open database \(path) (\(detail))")
+                : .storageFailure("SQLite failed on database \(path) (\(detail)); nothing was changed")
         }
     }
 }

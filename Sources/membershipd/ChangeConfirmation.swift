@@ -35,8 +35,13 @@ struct ChangeConfirmation {
     }
 
     /// Waits for the running nodes and says what happened, one line.
-    /// - Throws: `ConfirmationError.notConfirmed` naming the nodes that did not apply it in time.
+    /// - Throws: `ConfirmationError.notConfirmed` naming the nodes that did not apply it in time,
+    ///   `ConfirmationError.unreadable` when their status cannot be read (the change is stored).
     func waitForNodes() async throws -> String {
+        do { return try await pollNodes() } catch let error as StoreError { throw ConfirmationError.unreadable(error) }
+    }
+
+    private func pollNodes() async throws -> String {
         let clock = ContinuousClock()
         let start = clock.now
         let head = try await source.head()
@@ -80,12 +85,18 @@ struct ChangeConfirmation {
 /// The change is stored but a running node did not confirm it in time (exit 1).
 enum ConfirmationError: Error, CustomStringConvertible {
     case notConfirmed(applied: Int, of: Int, lagging: [String], needed: String)
+    /// The nodes' status could not be read; a `StoreError` of its own would say "nothing was changed".
+    case unreadable(StoreError)
 
     var description: String {
         switch self {
         case .notConfirmed(let applied, let total, let lagging, let needed):
             "the change is stored but applied on only \(applied)/\(total) nodes within \(ChangeConfirmation.bound): "
                 + "\(lagging.joined(separator: ", ")) not yet at \(needed); it is applied when they catch up — check their /healthz and logs"
+        case .unreadable(.unavailable(let why)), .unreadable(.outcomeUnknown(let why)):
+            "the change is stored, but whether the running nodes applied it could not be read (\(why)); check their /healthz and logs"
+        case .unreadable(let error):
+            "the change is stored, but whether the running nodes applied it could not be read (\(error)); check their /healthz and logs"
         }
     }
 }

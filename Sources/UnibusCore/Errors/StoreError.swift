@@ -1,5 +1,5 @@
-/// A store refused or could not perform an operation. Every case but `unavailable` and
-/// `partiallyApplied` means nothing was changed.
+/// A store refused or could not perform an operation. Every case but `outcomeUnknown`,
+/// `partiallyApplied` and `storageFailure` means nothing was changed.
 public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The sign-pub is already registered (active or revoked): never a silent overwrite.
     case alreadyRegistered(signPub: String, status: UserStatus)
@@ -15,15 +15,21 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case lastOwner(room: String, signPub: String)
     /// A concurrent writer changed the record first; retry the operation.
     case conflict(String)
-    /// The store could not confirm the operation (no quorum, unreachable, timed out). A write
-    /// that timed out may still have landed: check before assuming it did not.
+    /// The store could not be asked (no quorum, unreachable, not open yet, locked by another
+    /// writer) and nothing was sent or everything was rolled back: nothing was changed, retry.
     case unavailable(String)
+    /// A write was sent but not confirmed (timed out, no quorum to acknowledge it): it may have
+    /// been stored. Check before retrying.
+    case outcomeUnknown(String)
     /// A bulk write stopped part way (the KV has no transactions): what landed is said.
     case partiallyApplied(String)
     /// The store holds a record that does not pass validation; it is reported, never served.
     case corruptRecord(String)
     /// The storage file or service cannot be used at all.
     case cannotOpen(String)
+    /// The storage file failed underneath an operation (read-only, disk full, I/O error): the
+    /// message names the file and the fix, and says "nothing was changed" only when it knows.
+    case storageFailure(String)
 
     public var description: String {
         switch self {
@@ -40,10 +46,14 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case .lastOwner(let r, let k):
             "\(k) is the last owner of room '\(r)': a room always keeps an owner; make another member an owner first, nothing was changed"
         case .conflict(let what): "conflicting concurrent update: \(what); nothing was changed, retry"
-        case .unavailable(let why): "store unavailable: \(why); a write may or may not have been applied: check, then retry"
+        case .unavailable(let why): "store unavailable: \(why); nothing was changed, retry"
+        case .outcomeUnknown(let why):
+            "store unavailable: \(why); the write may or may not have been stored (unknown outcome): "
+                + "check with `membershipd user list` (or read the record back) before retrying"
         case .partiallyApplied(let what): what
         case .corruptRecord(let what): "stored record failed validation: \(what)"
         case .cannotOpen(let why): why
+        case .storageFailure(let why): why
         }
     }
 }

@@ -1,7 +1,9 @@
 public import Foundation
 
-/// A registered user.
-public struct User: Equatable, Sendable, Codable {
+/// A registered user. Not `Codable` on purpose: each store has its own storage record
+/// (`StoredUser` in the KV store, columns in SQLite) and each interface its own presentation
+/// (``UserPresentation``), so neither can change the other's JSON by accident.
+public struct User: Equatable, Sendable {
     public var signPub: SignPub
     public var handle: Handle
     public var role: Role
@@ -23,27 +25,33 @@ public struct User: Equatable, Sendable, Codable {
 
     /// The user's NATS public nkey.
     public var nkey: String { signPub.nkey }
-
-    enum CodingKeys: String, CodingKey {
-        case signPub = "sign_pub", handle, role, status, createdAt = "created_at", revokedAt = "revoked_at"
-    }
 }
 
-/// A user as APIs and the CLI show it: the stored record plus its NATS nkey.
+/// A user as the HTTP API (`/v1/me`, `/v1/users`) and `membershipd user list --json` show it:
+/// `created_at`, `handle`, `nkey`, `revoked_at` (only when revoked), `role`, `sign_pub`,
+/// `status`. This JSON is contract: change it only with the contract.
 public struct UserPresentation: Encodable, Sendable {
     public let user: User
     public init(_ user: User) { self.user = user }
 
     public func encode(to encoder: any Encoder) throws {
-        try user.encode(to: encoder)
         var c = encoder.container(keyedBy: Key.self)
+        try c.encode(user.signPub, forKey: .signPub)
+        try c.encode(user.handle, forKey: .handle)
+        try c.encode(user.role, forKey: .role)
+        try c.encode(user.status, forKey: .status)
+        try c.encode(user.createdAt, forKey: .createdAt)
+        try c.encodeIfPresent(user.revokedAt, forKey: .revokedAt)
         try c.encode(user.nkey, forKey: .nkey)
     }
-    enum Key: String, CodingKey { case nkey }
+
+    enum Key: String, CodingKey {
+        case signPub = "sign_pub", handle, role, status, createdAt = "created_at", revokedAt = "revoked_at", nkey
+    }
 }
 
 /// A room: a set of NATS subjects `unibus.room.<id>` and `unibus.room.<id>.>`.
-public struct Room: Equatable, Sendable, Codable {
+public struct Room: Equatable, Sendable {
     public var id: RoomID
     public var createdBy: SignPub
     public var createdAt: Date
@@ -53,12 +61,10 @@ public struct Room: Equatable, Sendable, Codable {
         self.createdBy = createdBy
         self.createdAt = createdAt
     }
-
-    enum CodingKeys: String, CodingKey { case id, createdBy = "created_by", createdAt = "created_at" }
 }
 
 /// A user's membership of a room.
-public struct Member: Equatable, Sendable, Codable {
+public struct Member: Equatable, Sendable {
     public var room: RoomID
     public var signPub: SignPub
     public var role: MemberRole
@@ -70,12 +76,10 @@ public struct Member: Equatable, Sendable, Codable {
         self.role = role
         self.addedAt = addedAt
     }
-
-    enum CodingKeys: String, CodingKey { case room, signPub = "sign_pub", role, addedAt = "added_at" }
 }
 
 /// A room key wrapped for one recipient at one epoch. The bytes are opaque to the server.
-public struct RoomKey: Equatable, Sendable, Codable {
+public struct RoomKey: Equatable, Sendable {
     /// Largest wrapped key accepted, in bytes.
     public static let maxWrappedBytes = 4096
     /// Largest epoch accepted (fits a JSON number exactly).
@@ -98,6 +102,4 @@ public struct RoomKey: Equatable, Sendable, Codable {
         self.wrapped = wrapped
         self.createdAt = createdAt
     }
-
-    enum CodingKeys: String, CodingKey { case room, recipient, epoch, wrapped, createdAt = "created_at" }
 }

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 import UnibusCore
+import UnibusProcess
 import UnibusStoreSQLite
 import UnibusTestSupport
 
@@ -132,11 +133,8 @@ struct APIRepresentationTests {
         let (dir, app) = try await Self.world()
         // A row that fails validation, written behind the store's back.
         let bad = Fixture.keyPair(5).signPub.hex
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        p.arguments = [dir.file("unibus.db"), "INSERT INTO users VALUES ('\(bad)', 'Bad Handle', 'member', 'active', 1764000000, NULL);"]
-        try p.run()
-        p.waitUntilExit()
+        let insert = "INSERT INTO users VALUES ('\(bad)', 'Bad Handle', 'member', 'active', 1764000000, NULL);"
+        try await Command("/usr/bin/sqlite3", [dir.file("unibus.db"), insert]).succeed()
         try await app.test(.router) { client in
             let answer = try await M.request(client, .get, "/v1/users", key: Self.ana)
             Self.expect(

@@ -33,7 +33,7 @@ struct KVWriteOutcomeTests {
 
     @Test func anAddWhenTheServerIsGoneSendsNothingAndSaysSo() async throws {
         let world = try await KVWorld(KVStoreConfiguration(wait: .milliseconds(500)))
-        world.server.stop()
+        await world.server.stop()
         let error = await storeError { try await world.store.addUser(Fixture.user("ana", 1)) }
         guard case .unavailable = error else { Issue.record("expected unavailable, got \(String(describing: error))"); return }
         #expect("\(error!)".contains("nothing was changed"))

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import UnibusCore
+import UnibusProcess
 import UnibusTestSupport
 
 @testable import UnibusStoreSQLite
@@ -16,17 +17,12 @@ struct SQLiteErrorTests {
             let store = try SQLiteAllowlistStore(path: path)
             for n in 1...200 { try await store.addUser(Fixture.user("user\(n)", n)) }
         }
-        try sqlite3(path, "PRAGMA wal_checkpoint(TRUNCATE);")
+        try await sqlite3(path, "PRAGMA wal_checkpoint(TRUNCATE);")
         return path
     }
 
-    static func sqlite3(_ path: String, _ sql: String) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        p.arguments = [path, sql]
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
+    static func sqlite3(_ path: String, _ sql: String) async throws {
+        try await Command("/usr/bin/sqlite3", [path, sql]).succeed()
     }
 
     static func openAndRead(_ path: String) async -> StoreError? {

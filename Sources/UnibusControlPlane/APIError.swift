@@ -13,11 +13,14 @@ protocol ContractError: HTTPResponseError {
 extension ContractError {
     /// `{"error":"<code>","message":"<operator-readable>"}`, `application/json`: each
     /// conformance's `response(from:context:)`.
-    func contractResponse() throws -> Response {
+    /// - Parameter allow: the `Allow` header of a 405.
+    func contractResponse(allow: String? = nil) throws -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys  // `error` before `message`, every time
         let body = try encoder.encode(ErrorBody(error: code, message: message))
-        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body)))
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let allow { headers[.allow] = allow }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }
 
@@ -33,20 +36,27 @@ public struct APIError: ContractError, CustomStringConvertible {
     public let status: HTTPResponse.Status
     public let code: String
     public let message: String
+    /// The methods the path answers, for a 405's `Allow` header.
+    public let allow: String?
 
-    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
+    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String, allow: String? = nil) {
         self.status = status
         self.code = code
         self.message = message
+        self.allow = allow
     }
 
     public var description: String { "\(status.code) \(code): \(message)" }
 
-    public func response(from request: Request, context: some RequestContext) throws -> Response { try contractResponse() }
+    public func response(from request: Request, context: some RequestContext) throws -> Response { try contractResponse(allow: allow) }
 
     static func invalid(_ message: String) -> Self { Self(.badRequest, "invalid", message) }
     static func forbidden(_ message: String) -> Self { Self(.forbidden, "forbidden", message) }
     static func notFound(_ message: String) -> Self { Self(.notFound, "not-found", message) }
+    static func methodNotAllowed(_ method: String, path: String, allowed: [String]) -> Self {
+        let allow = allowed.joined(separator: ", ")
+        return Self(.methodNotAllowed, "invalid", "\(path) does not answer \(method); it answers \(allow)", allow: allow)
+    }
     static func unavailable(_ message: String) -> Self { Self(.serviceUnavailable, "unavailable", message) }
     static func misdirected(_ message: String) -> Self { Self(.misdirectedRequest, "misdirected", message) }
 

@@ -41,6 +41,13 @@ extension ControlPlane {
             let key = try SignPub(hex: context.parameters.require("signPub"))
             guard let user = try await store.user(key) else { throw StoreError.userNotFound(key.hex) }
             guard user.status == .active else { throw APIError(.conflict, "conflict", "user \(user.handle) is already revoked") }
+            if user.role == .admin, try await store.users().filter({ $0.role == .admin && $0.status == .active }).count <= 1 {
+                // As a room keeps its last owner: without an admin nobody could manage users over the API.
+                throw APIError(
+                    .conflict, "conflict",
+                    "\(user.handle) is the last active admin; add another admin first (nothing was changed; `membershipd user revoke` on a node still can)"
+                )
+            }
             let revoked = try await store.revokeUser(key, at: now())
             try await applyACL(context)
             return try JSONResponse.make(UserPresentation(revoked))

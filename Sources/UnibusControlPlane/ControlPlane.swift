@@ -40,13 +40,15 @@ public struct ControlPlane: Sendable {
     /// The router with every route and the authenticator.
     public func router() -> Router<ControlPlaneContext> {
         let router = Router(context: ControlPlaneContext.self, options: .autoGenerateHeadEndpoints)
-        router.add(middleware: ErrorMapper())
+        let methods = RouteMethods()
+        router.add(middleware: ErrorMapper(methods: methods))
         router.add(middleware: OriginPolicy(origins: origins))
         router.add(middleware: SignedRequestAuthenticator(store: store, now: now))
         router.add(middleware: AppliedNodesHeader())
         router.get("/healthz") { _, _ in try await healthz() }
         addUserRoutes(to: router)
         addRoomRoutes(to: router)
+        methods.load(router.routes)
         return router
     }
 
@@ -76,6 +78,9 @@ public struct ControlPlane: Sendable {
 /// of its internals (they are logged).
 struct ErrorMapper: RouterMiddleware {
     typealias Context = ControlPlaneContext
+    /// The methods each path answers (a wrong method on a known path is 405, not 404).
+    let methods: RouteMethods
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
@@ -84,6 +89,10 @@ struct ErrorMapper: RouterMiddleware {
         } catch let error as HTTPParserError {
             throw error  // the connection guard answers it (ConnectionGuard)
         } catch let error as HTTPError where error.status == .notFound {
+            let allowed = methods.allowed(for: request.uri.path)
+            guard allowed.isEmpty else {
+                throw APIError.methodNotAllowed(request.method.rawValue, path: request.uri.path, allowed: allowed)
+            }
             throw APIError.notFound("no such endpoint: \(request.method) \(request.uri.path)")
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw SignedRequestAuthenticator.tooLarge

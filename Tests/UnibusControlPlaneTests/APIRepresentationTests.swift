@@ -125,6 +125,19 @@ struct APIRepresentationTests {
             Self.expect(
                 try await M.request(client, .get, "/v1/nothing/here", key: Self.ana), .notFound,
                 #"{"error":"not-found","message":"no such endpoint: GET \/v1\/nothing\/here"}"#)
+            // the last active admin cannot revoke themselves (or be revoked) over the API
+            Self.expect(
+                try await M.request(client, .post, "/v1/users/\(Self.ana.signPub.hex)/revoke", key: Self.ana), .conflict,
+                #"{"error":"conflict","message":"ana is the last active admin; add another admin first (nothing was changed; `membershipd user revoke` on a node still can)"}"#
+            )
+            #expect(try await M.request(client, .get, "/v1/me", key: Self.ana).status == .ok)
+            // a path that exists under other methods: 405 naming them (RFC 9110 15.5.6)
+            let wrongMethod = try await M.request(client, .put, "/v1/me", body: "{}", key: Self.ana)
+            Self.expect(wrongMethod, .methodNotAllowed, #"{"error":"invalid","message":"\/v1\/me does not answer PUT; it answers GET, HEAD"}"#)
+            #expect(wrongMethod.headers[.allow] == "GET, HEAD")
+            let members = try await M.request(client, .post, "/v1/rooms/ops/members/\(Self.bob.signPub.hex)", body: "{}", key: Self.ana)
+            #expect(members.status == .methodNotAllowed)
+            #expect(members.headers[.allow] == "PUT, DELETE")
         }
         _ = dir
     }

@@ -2,9 +2,10 @@ import Foundation
 internal import Subprocess
 import Synchronization
 
-/// A long-running child (nats-server, or membershipd in tests and the bench): started, its stderr
-/// read line by line (a full pipe would block it), signalled, and stopped with a teardown: the
-/// stop signal, a grace period, then SIGKILL.
+/// A long-running child (nats-server, or membershipd in tests and the bench): started, both its
+/// outputs read line by line (a full pipe would block it), signalled, and stopped with a teardown:
+/// the stop signal, a grace period, then SIGKILL. Its exit is recorded once it has exited and its
+/// outputs are closed (a grandchild that keeps them open delays that).
 ///
 /// It runs under `setpriv --pdeathsig KILL` (util-linux) when that exists, so it dies with this
 /// process even on SIGKILL. Linux sends the parent-death signal when the *thread* that forked

@@ -65,7 +65,7 @@ struct KVOptions: ParsableArguments {
         let identityFile = internalIDFile ?? NodePaths.local.internalIdentity
         try OperatorFile.privateKey(
             identityFile, flag: internalIDFile == nil ? "the default --internal-id-file" : "--internal-id-file",
-            fix: "membershipd's internal identity of that node (an nkey seed, mode 0600); \(fix)")
+            fix: "membershipd's internal identity of that node (an nkey seed, mode 0600); \(fix)", pem: false)
         let identity = try InternalIdentityFile.load(identityFile)
         var options = NatsConnectOptions(servers: [natsURL.replacingOccurrences(of: "nats://", with: "tls://")], name: name, timeout: .seconds(3))
         options.tls = NatsTLSFiles(caFile: caFile, certFile: cert, keyFile: key)

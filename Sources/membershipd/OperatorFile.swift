@@ -1,4 +1,5 @@
 import Foundation
+import NIOSSL
 import UnibusSupervisor
 
 #if canImport(Glibc)
@@ -20,12 +21,16 @@ enum OperatorFile {
         guard text.contains("-----BEGIN CERTIFICATE-----") else {
             throw ServeError.invalid("\(flag) \(path) is not a PEM certificate (no BEGIN CERTIFICATE line): give \(fix)")
         }
+        guard (try? NIOSSLCertificate.fromPEMFile(path))?.isEmpty == false else {
+            throw ServeError.invalid("\(flag) \(path) holds no readable certificate (damaged or truncated PEM?): give \(fix)")
+        }
     }
 
     /// A private key the flag names: readable by its owner only (contract section 7).
+    /// - Parameter pem: the file must hold a PEM private key (TLS); false for an nkey seed.
     /// - Throws: `ServeError.invalid` naming the flag, the file and the fix (`chmod 600` for a
     ///   key others can read).
-    static func privateKey(_ path: String, flag: String, fix: String) throws {
+    static func privateKey(_ path: String, flag: String, fix: String, pem: Bool = true) throws {
         do {
             _ = try SecureFile.readSecret(path)
         } catch SupervisorError.fileMode(let path, let mode) {
@@ -33,6 +38,9 @@ enum OperatorFile {
         } catch {
             _ = try read(path, flag: flag, fix: fix)  // names why it cannot be read
             throw error
+        }
+        if pem, (try? NIOSSLPrivateKey(file: path, format: .pem)) == nil {
+            throw ServeError.invalid("\(flag) \(path) holds no readable PEM private key: give \(fix)")
         }
     }
 

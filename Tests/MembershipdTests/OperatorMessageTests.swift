@@ -67,6 +67,20 @@ struct OperatorMessageTests {
         #expect(!FileManager.default.fileExists(atPath: dir.file("local_files/node.json")))
     }
 
+    @Test("serve: a damaged --tls-cert is named before anything starts (not a TLS library's error name)")
+    func damagedTLSCertificate() throws {
+        let dir = TempDirectory("unibus-test-cli")
+        let tls = try ServeLifecycleTests.certificates(in: dir)
+        let bad = dir.file("bad.crt")
+        try "-----BEGIN CERTIFICATE-----\nZ2FyYmFnZQ==\n-----END CERTIFICATE-----\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        let r = try Self.serve(["--tls-cert", bad, "--tls-key", "\(tls)/server.key", "--tls-ca", "\(tls)/ca.crt"], in: dir)
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("--tls-cert \(bad) holds no readable certificate (damaged or truncated PEM?)"), "\(r.stderr)")
+        Self.expectOneCleanLine(r)
+        #expect(!r.stderr.contains("failedToLoadCertificate"))
+        #expect(!FileManager.default.fileExists(atPath: dir.file("local_files/node.json")))
+    }
+
     @Test("serve: a --tls-key others can read names the flag and the chmod")
     func openTLSKey() throws {
         let dir = TempDirectory("unibus-test-cli")

@@ -63,10 +63,15 @@ struct KVOptions: ParsableArguments {
         try OperatorFile.privateKey(
             key, flag: clientKey == nil ? "the default --client-key" : "--client-key", fix: "the client certificate's key; \(fix)")
         let identityFile = internalIDFile ?? NodePaths.local.internalIdentity
-        try OperatorFile.privateKey(
-            identityFile, flag: internalIDFile == nil ? "the default --internal-id-file" : "--internal-id-file",
-            fix: "membershipd's internal identity of that node (an nkey seed, mode 0600); \(fix)", pem: false)
-        let identity = try InternalIdentityFile.load(identityFile)
+        let identityFlag = internalIDFile == nil ? "the default --internal-id-file" : "--internal-id-file"
+        let identityFix = "membershipd's internal identity of that node (an nkey seed, mode 0600); \(fix)"
+        try OperatorFile.privateKey(identityFile, flag: identityFlag, fix: identityFix, pem: false)
+        let identity: UserKeyPair
+        do {
+            identity = try InternalIdentityFile.load(identityFile)
+        } catch SupervisorError.io(_, let reason) {
+            throw ServeError.invalid("\(identityFlag) \(identityFile): \(reason): give \(identityFix)")
+        }
         var options = NatsConnectOptions(servers: [natsURL.replacingOccurrences(of: "nats://", with: "tls://")], name: name, timeout: .seconds(3))
         options.tls = NatsTLSFiles(caFile: caFile, certFile: cert, keyFile: key)
         options.nkey = NatsNKeyCredentials(publicKey: identity.nkey, seed: try NatsNKeySeed(identity.seed))

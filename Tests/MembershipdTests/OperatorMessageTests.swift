@@ -160,6 +160,24 @@ struct OperatorMessageTests {
         Self.expectOneCleanLine(r)
     }
 
+    @Test("KV commands: an --internal-id-file that holds no seed is named with its flag")
+    func kvIdentityThatIsNoSeed() throws {
+        let dir = TempDirectory("unibus-test-cli")
+        let tls = try ServeLifecycleTests.certificates(in: dir)
+        let id = dir.file("internal.id")
+        FileManager.default.createFile(atPath: id, contents: Data("not a seed\n".utf8), attributes: [.posixPermissions: 0o600])
+        let r = try CLI.run(
+            [
+                "user", "list", "--store", "kv", "--nats-url", "nats://127.0.0.1:\(FreePort.next())", "--ca", "\(tls)/ca.crt", "--internal-id-file",
+                id,
+            ],
+            cwd: dir.url)
+        #expect(r.status == 1)
+        #expect(r.stderr.hasPrefix("error: --internal-id-file \(id): not a user nkey seed"), "\(r.stderr)")
+        #expect(!r.stderr.contains("not a seed"), "\(r.stderr)")  // the file's content is never echoed
+        Self.expectOneCleanLine(r)
+    }
+
     @Test("KV commands: an unreachable --nats-url is named with the fix")
     func kvUnreachable() throws {
         let dir = TempDirectory("unibus-test-cli")

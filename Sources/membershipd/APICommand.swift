@@ -12,14 +12,31 @@ import UnibusSupervisor
 /// request to the control plane, for operators and agents.
 struct APICommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "api", abstract: "Send an RFC 9421-signed request to the control plane and print the JSON answer.")
+        commandName: "api", abstract: "Send an RFC 9421-signed request to the control plane and print the JSON answer.",
+        discussion: """
+            Endpoints (JSON bodies for --data):
+              GET    /healthz                           status; needs no signature
+              GET    /v1/me                             the caller's user record
+              GET    /v1/users                          every user
+              POST   /v1/users                          {"sign_pub","handle","role"}
+              POST   /v1/users/<sign-pub>/revoke
+              POST   /v1/rooms                          {"id"}; the caller owns it
+              GET    /v1/rooms                          the caller's rooms
+              GET    /v1/rooms/<id>/members             that room's members
+              PUT    /v1/rooms/<id>/members/<sign-pub>  {"role":"member"|"owner"}
+              DELETE /v1/rooms/<id>/members/<sign-pub>
+              PUT    /v1/rooms/<id>/keys/<sign-pub>     {"epoch":n,"wrapped":"<base64>"}
+              GET    /v1/rooms/<id>/keys/me             the caller's wrapped room keys
+            /v1/users is for admins; changing a room's members or keys for its owners and admins (anyone may \
+            remove themselves). A 2xx answer is printed (exit 0); an error answer prints its message (exit 1).
+            """)
 
     @Argument(help: "GET, POST, PUT or DELETE.") var method: String
     @Argument(help: "Path, e.g. /v1/me.") var path: String
     @Option(help: "JSON body.") var data: String?
     @Option(name: .customLong("key-file"), help: "The signer's ed25519 seed: an nkey seed (SU…) or 64 hex characters; mode 0600.") var keyFile: String
     @Option(help: "Control plane base URL.") var url = "https://127.0.0.1:8470"
-    @Option(help: "CA that signed the node's server certificate.") var ca = "./local_files/tls/ca.crt"
+    @Option(help: "CA that signed the node's server certificate.") var ca = NodePaths.local.caCertificate
 
     func run() async throws {
         let client = try SignedAPIClient(url: url, ca: ca, key: try SigningKeyFile.load(keyFile))
@@ -38,6 +55,7 @@ struct APICommand: AsyncParsableCommand {
 /// Signs requests to one control plane (RFC 9421, a fresh nonce each) and sends them.
 final class SignedAPIClient: Sendable {
     let url: String
+    let ca: String
     let authority: String
     let key: UserKeyPair
     let http: HTTPClient
@@ -47,7 +65,10 @@ final class SignedAPIClient: Sendable {
         guard let base = URL(string: url), base.scheme == "https", let host = base.host else {
             throw ServeError.invalid("--url must be https://HOST[:PORT], not '\(url)'")
         }
+        try OperatorFile.certificate(
+            ca, flag: "--ca", fix: "the CA that signed the node's server certificate (\(NodePaths.local.caCertificate) on a development node)")
         self.url = url
+        self.ca = ca
         self.key = key
         authority = PublicOrigin(host: host, port: base.port ?? 443).authority  // as the node names its origins
         var tls = TLSConfiguration.makeClientConfiguration()
@@ -82,7 +103,7 @@ final class SignedAPIClient: Sendable {
         do {
             response = try await http.execute(request, timeout: .seconds(15))
         } catch {
-            throw ServeError.notAvailable("cannot reach \(url): \(error)")
+            throw ServeError.notAvailable(ConnectionTrouble.explain(error, url: url, ca: ca))
         }
         let text = String(buffer: try await response.body.collect(upTo: 1 << 24))
         guard (200..<300).contains(response.status.code) else {

@@ -65,7 +65,7 @@ struct CertsCommand: AsyncParsableCommand {
                 covers 127.0.0.1, localhost, the host name and every --san. Existing keys are kept; a \
                 certificate that is missing, expiring or covers other names is re-issued for its key.
                 """)
-        @Option(help: "Output directory.") var out = "./local_files/tls"
+        @Option(help: "Output directory.") var out = NodePaths.local.tlsDirectory
         @Option(help: "Another name the server certificate covers (DNS name or IP address; repeatable).") var san: [String] = []
         @Option(help: "Client certificate to make (repeatable; default: client).") var client: [String] = []
         @Option(help: "Validity of server and client certificates in days.") var days = LeafCertificate.defaultDays

@@ -20,15 +20,15 @@ struct ChangeConfirmation {
 
     /// For the store a command just wrote to.
     static func of(_ store: any AllowlistStore, sqlitePath: String?) async -> ChangeConfirmation {
-        if let kv = store as? KVAllowlistStore {
+        if let replicated = store as? any ReplicatedAllowlistStore {
             return ChangeConfirmation(
-                source: KVAclSource(store: kv), board: await KVAclStatusBoard.bind(kv), pollInterval: .milliseconds(10),
+                source: replicated.aclChanges(), board: await replicated.aclStatusBoard(), pollInterval: .milliseconds(10),
                 offlineNodes: {
-                    let status = try? await kv.jetStream.bucketStatus(KVAllowlistStore.Bucket.users.rawValue)
+                    let status = try? await replicated.replication(of: .users)
                     return Set(status?.followers.filter(\.offline).map(\.name) ?? [])
                 })
         }
-        let path = sqlitePath ?? StoreOptions.defaultDB
+        let path = sqlitePath ?? NodePaths.local.database
         return ChangeConfirmation(
             source: SQLiteAclSource(path: path), board: SQLiteAclStatusBoard(databasePath: path),
             pollInterval: .milliseconds(2))

@@ -34,7 +34,10 @@ enum ClusterPlan {
         var tls: NatsServerSettings.TLSFiles?
         let routeTLS = [o.routeTLSCert, o.routeTLSKey, o.routeTLSCA].compactMap { $0 }
         if routeTLS.count == 3, let cert = o.routeTLSCert, let key = o.routeTLSKey, let ca = o.routeTLSCA {
-            _ = try SecureFile.readSecret(key)
+            let fix = "PEM files from the route CA (cluster/generate-cluster-certs.sh or `membershipd certs cluster`)"
+            try OperatorFile.certificate(cert, flag: "--route-tls-cert", fix: "this node's route certificate (\(fix))")
+            try OperatorFile.privateKey(key, flag: "--route-tls-key", fix: "the route certificate's key (\(fix))")
+            try OperatorFile.certificate(ca, flag: "--route-tls-ca", fix: "the route CA's certificate (\(fix))")
             tls = .init(cert: ServePlan.absolute(cert), key: ServePlan.absolute(key), ca: ServePlan.absolute(ca))
         } else if !routeTLS.isEmpty {
             throw ServeError.invalid("--route-tls-cert, --route-tls-key and --route-tls-ca go together")

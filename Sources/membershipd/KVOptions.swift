@@ -8,15 +8,14 @@ import UnibusSupervisor
 /// How an operator command reaches a running node's JetStream KV (contract: KV).
 struct KVOptions: ParsableArguments {
     static let defaultURL = "nats://127.0.0.1:4250"
-    static let defaultIdentity = "./local_files/internal.id"
 
     @Option(name: .customLong("nats-url"), help: "A node's NATS URL (default: this machine's node, else \(defaultURL)).")
     var natsURL: String?
     @Option(
         name: .customLong("internal-id-file"),
-        help: "membershipd's internal identity, nkey seed, mode 0600 (default: this machine's node's, else \(defaultIdentity)).")
+        help: "membershipd's internal identity, nkey seed, mode 0600 (default: this machine's node's, else \(NodePaths.local.internalIdentity)).")
     var internalIDFile: String?
-    @Option(help: "CA of the node's server certificate (default: this machine's node's, else ./local_files/tls/ca.crt on loopback).")
+    @Option(help: "CA of the node's server certificate (default: this machine's node's, else \(NodePaths.local.caCertificate) on loopback).")
     var ca: String?
     @Option(name: .customLong("client-cert"), help: "Client certificate to present (default: the node's, else client.crt beside the CA).")
     var clientCert: String?
@@ -29,7 +28,7 @@ struct KVOptions: ParsableArguments {
 
     /// What the operator left out, taken from this machine's KV node (`serve` records it).
     func completed(by record: NodeRecord?) -> KVOptions {
-        guard let record, record.store == "kv", natsURL == nil else { return self }
+        guard let record, record.store == .kv, natsURL == nil else { return self }
         var options = self
         options.natsURL = record.natsURL
         options.ca = ca ?? record.ca
@@ -53,12 +52,26 @@ struct KVOptions: ParsableArguments {
             throw ServeError.invalid("--nats-url \(natsURL) is not loopback: give --ca (the CA of that node's server certificate)")
         }
         if let kvReplicas, !(1...5).contains(kvReplicas) { throw ServeError.invalid("--kv-replicas must be from 1 to 5, not \(kvReplicas)") }
-        let caFile = ca ?? "./local_files/tls/ca.crt"
+        let caFile = ca ?? NodePaths.local.caCertificate
         let dir = (caFile as NSString).deletingLastPathComponent
         let cert = clientCert ?? (dir.isEmpty ? "client.crt" : "\(dir)/client.crt")
         let key = clientKey ?? (dir.isEmpty ? "client.key" : "\(dir)/client.key")
-        _ = try SecureFile.readSecret(key)
-        let identity = try InternalIdentityFile.load(internalIDFile ?? Self.defaultIdentity)
+        let fix = "the files of that node (its node.json names them), or run on the node"
+        try OperatorFile.certificate(caFile, flag: ca == nil ? "the default --ca" : "--ca", fix: "the CA of the node's server certificate; \(fix)")
+        try OperatorFile.certificate(
+            cert, flag: clientCert == nil ? "the default --client-cert" : "--client-cert", fix: "a client certificate; \(fix)")
+        try OperatorFile.privateKey(
+            key, flag: clientKey == nil ? "the default --client-key" : "--client-key", fix: "the client certificate's key; \(fix)")
+        let identityFile = internalIDFile ?? NodePaths.local.internalIdentity
+        let identityFlag = internalIDFile == nil ? "the default --internal-id-file" : "--internal-id-file"
+        let identityFix = "membershipd's internal identity of that node (an nkey seed, mode 0600); \(fix)"
+        try OperatorFile.privateKey(identityFile, flag: identityFlag, fix: identityFix, pem: false)
+        let identity: UserKeyPair
+        do {
+            identity = try InternalIdentityFile.load(identityFile)
+        } catch SupervisorError.io(_, let reason) {
+            throw ServeError.invalid("\(identityFlag) \(identityFile): \(reason): give \(identityFix)")
+        }
         var options = NatsConnectOptions(servers: [natsURL.replacingOccurrences(of: "nats://", with: "tls://")], name: name, timeout: .seconds(3))
         options.tls = NatsTLSFiles(caFile: caFile, certFile: cert, keyFile: key)
         options.nkey = NatsNKeyCredentials(publicKey: identity.nkey, seed: try NatsNKeySeed(identity.seed))
@@ -89,7 +102,7 @@ struct KVOptions: ParsableArguments {
         guard let connection else { throw StoreError.unavailable("no connection to \(natsURL ?? Self.defaultURL)") }
         let store = try await KVAllowlistStore(
             connection: connection, configuration: KVStoreConfiguration(replicas: kvReplicas ?? 1, wait: wait), createBuckets: false)
-        if let kvReplicas, let existing = try? await store.jetStream.bucketStatus(KVAllowlistStore.Bucket.users.rawValue),
+        if let kvReplicas, let existing = try? await store.replication(of: .users),
             existing.replicas != kvReplicas
         {
             throw ServeError.invalid(
@@ -102,9 +115,9 @@ struct KVOptions: ParsableArguments {
 
 /// Prints a bucket's replication, as operators want to see it after a write.
 enum ReplicationReport {
-    static func line(_ store: KVAllowlistStore, _ bucket: KVAllowlistStore.Bucket) async -> String {
+    static func line(_ store: any ReplicatedAllowlistStore, _ bucket: KVAllowlistStore.Bucket) async -> String {
         do {
-            return ClusterReport.Bucket(try await store.jetStream.bucketStatus(bucket.rawValue)).line
+            return ClusterReport.Bucket(try await store.replication(of: bucket)).line
         } catch {
             return "\(bucket.rawValue): replication status unavailable (\(error))"
         }

@@ -29,7 +29,10 @@ struct Membershipd: AsyncParsableCommand {
             let code = exitCode(for: error)
             if code == .success { exit(withError: error) }
             if code == .validationFailure {
-                fail("\(firstLine(message(for: error))) (see --help)", code: 2)
+                // A value a flag cannot take ("The value 'x' is invalid for '--store <store>'") is a
+                // bad value (1); an unknown flag or a missing argument is usage (2).
+                let text = firstLine(message(for: error))
+                fail("\(text) (see --help)", code: text.hasPrefix("The value '") ? 1 : 2)
             }
             if let exit = error as? ExitCode { Foundation.exit(exit.rawValue) }
             fail(String(describing: error), code: 1)

@@ -4,7 +4,7 @@ import UnibusCore
 import UnibusStoreKV
 import UnibusStoreSQLite
 
-/// `membershipd migrate-to-kv --db PATH [KV] [--replicas N]`: copies every record from SQLite
+/// `membershipd migrate-to-kv --db PATH [KV] [--kv-replicas N]`: copies every record from SQLite
 /// into the KV. Safe to re-run: a record already in the KV is left as it is (never overwritten,
 /// never duplicated), and the counts say what was copied and what was kept.
 struct MigrateToKV: AsyncParsableCommand {
@@ -13,11 +13,24 @@ struct MigrateToKV: AsyncParsableCommand {
 
     @Option(help: "The SQLite allowlist to copy.") var db: String
     @OptionGroup var kv: KVOptions
-    @Option(help: "Replicas the buckets must have (same as --kv-replicas; checked, never changed).") var replicas: Int?
+    /// Deprecated spelling of `--kv-replicas` (contract 1.0); warns, hidden from help, removed in
+    /// the release after next.
+    @Option(name: .customLong("replicas"), help: .hidden) var replicas: Int?
+
+    static let replicasDeprecation = "warning: --replicas is deprecated; use --kv-replicas"
+
+    func validate() throws {
+        if let replicas, let kvReplicas = kv.kvReplicas, replicas != kvReplicas {
+            throw ValidationError("--replicas \(replicas) and --kv-replicas \(kvReplicas) disagree: give --kv-replicas only")
+        }
+    }
 
     func run() async throws {
         var kvOptions = try kv.resolved()
-        if let replicas { kvOptions.kvReplicas = replicas }
+        if let replicas {
+            FileHandle.standardError.write(Data("\(Self.replicasDeprecation)\n".utf8))
+            kvOptions.kvReplicas = replicas
+        }
         _ = try kvOptions.connectOptions(name: "membershipd-migrate")  // refuse bad flags before touching anything
         let source = try SQLiteAllowlistStore(path: db, create: false)
         // A bulk copy makes the node reload its ACL over and over while it runs: allow each

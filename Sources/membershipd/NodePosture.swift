@@ -15,17 +15,32 @@ actor NodePosture {
     let busAuthEnforced: Bool
     let natsOptions: NatsConnectOptions
     let store: any AllowlistStore
-    let storeKind: String
+    let storeKind: StoreKind
     let clusterName: String?
     let certificateExpiry: String?
     let logger: Logger
     private var connection: NatsConnection?
     /// The last canary write and when: /healthz is unauthenticated, so writes are rate-limited.
-    private var canary: (at: ContinuousClock.Instant, failure: String?, routes: Int)?
+    private var canary: (at: ContinuousClock.Instant, result: Canary, routes: Int)?
+
+    /// What a canary write found.
+    enum Canary: Equatable {
+        case written
+        /// The store has not opened yet: the KV opens once JetStream answers (KVBootstrapService).
+        case notOpen(String)
+        case failed(String)
+
+        var failure: String? {
+            switch self {
+            case .written: nil
+            case .notOpen(let why), .failed(let why): why
+            }
+        }
+    }
 
     init(
         controller: NatsServerController, engine: AclEngine, busAuthEnforced: Bool, natsOptions: NatsConnectOptions,
-        store: any AllowlistStore, storeKind: String, cluster: String?, certificateExpiry: String?, logger: Logger
+        store: any AllowlistStore, storeKind: StoreKind, cluster: String?, certificateExpiry: String?, logger: Logger
     ) {
         self.controller = controller
         self.engine = engine
@@ -46,11 +61,16 @@ actor NodePosture {
         var jetstream = "not-ready"
         var routes = 0
         if running {
-            let (failure, peers) = await canaryWrite()
+            let (canary, peers) = await canaryWrite()
+            let failure = canary.failure
             routes = peers
-            if storeKind == "kv" {
+            if storeKind == .kv {
+                switch canary {
+                case .written: jetstream = "ready"
                 // A clustered node whose buckets are not open yet waits for quorum (KVBootstrapService).
-                jetstream = failure == nil ? "ready" : failure!.contains("not open yet") && clusterName == nil ? "not-ready" : "no-quorum"
+                case .notOpen: jetstream = clusterName == nil ? "not-ready" : "no-quorum"
+                case .failed: jetstream = "no-quorum"
+                }
                 if let failure { problems.append("the KV store cannot be written: \(failure)") }
             } else {
                 jetstream = await jetStreamState()
@@ -65,7 +85,7 @@ actor NodePosture {
         let reload = await controller.lastReload
         var posture = Posture(
             status: problems.isEmpty ? "ok" : "degraded", version: AppInfo.version, busAuth: busAuthEnforced ? "enforce" : "off",
-            acl: busAuthEnforced && acl.inForce, tls: true, store: storeKind, cluster: clusterName.map { .init(name: $0, routes: routes) },
+            acl: busAuthEnforced && acl.inForce, tls: true, store: storeKind.rawValue, cluster: clusterName.map { .init(name: $0, routes: routes) },
             jetstream: jetstream,
             lastACLReload: reload.map { .init(at: ISO8601DateFormatter().string(from: $0.at), ok: $0.ok, message: $0.message) },
             serverCertificateExpires: certificateExpiry)
@@ -79,27 +99,35 @@ actor NodePosture {
     /// A real write. KV: a canary nonce (create-only, expires in a minute), since a read is no
     /// proof of quorum. SQLite: a write under the write lock, rolled back (a read is no proof the
     /// file can be written, and a commit would wake the change feed every time).
-    private func canaryWrite() async -> (failure: String?, routes: Int) {
-        if let canary, ContinuousClock.now - canary.at < .seconds(2) { return (canary.failure, canary.routes) }
-        var failure: String?
-        var routes = 0
+    private func canaryWrite() async -> (result: Canary, routes: Int) {
+        if let canary, ContinuousClock.now - canary.at < .seconds(2) { return (canary.result, canary.routes) }
+        let (result, routes) = await writeCanary()
+        if let failure = result.failure { logger.warning("store canary write failed: \(failure)") }
+        canary = (ContinuousClock.now, result, routes)
+        return (result, routes)
+    }
+
+    private func writeCanary() async -> (result: Canary, routes: Int) {
+        let real: any AllowlistStore
         do {
-            let real = try await (store as? DeferredAllowlistStore)?.current() ?? store
+            real = try await (store as? DeferredAllowlistStore)?.current() ?? store
+        } catch {
+            return (.notOpen("\(error)"), 0)
+        }
+        do {
             if let probe = real as? any WritableProbe {
                 try await probe.probeWritable()
             } else {
                 let nonce = try NonceValue("healthz-canary-" + RequestSigner.randomNonce().value.prefix(24))
                 _ = try await real.consumeNonce(nonce, expiresAt: Date() + 60, now: Date())
             }
-            if let kv = real as? KVAllowlistStore, let s = try? await kv.jetStream.bucketStatus(KVAllowlistStore.Bucket.nonces.rawValue) {
-                routes = s.followers.filter { !$0.offline }.count  // peers reachable over routes
-            }
         } catch {
-            logger.warning("store canary write failed: \(error)")
-            failure = "\(error)"
+            return (.failed("\(error)"), 0)
         }
-        canary = (ContinuousClock.now, failure, routes)
-        return (failure, routes)
+        guard let replicated = real as? any ReplicatedAllowlistStore, let s = try? await replicated.replication(of: .nonces) else {
+            return (.written, 0)
+        }
+        return (.written, s.followers.filter { !$0.offline }.count)  // peers reachable over routes
     }
 
     private func jetStreamState() async -> String {

@@ -7,7 +7,7 @@ import UnibusSupervisor
 /// written 0600 like the files it names.
 struct NodeRecord: Codable, Equatable {
     /// `sqlite` or `kv`.
-    var store: String
+    var store: StoreKind
     /// The SQLite allowlist (absolute; unused by a KV node).
     var db: String
     /// The node's client URL as the CLI dials it (`tls://HOST:PORT`).
@@ -31,16 +31,11 @@ struct NodeRecord: Codable, Equatable {
         case clusterName = "cluster_name"
     }
 
-    static let fileName = "node.json"
-    /// Where the CLI looks, in order: the working directory's state directory (a development
-    /// node), then the deployed unit's (`WorkingDirectory=/var/lib/unibus`).
-    static let searchDirectories = ["./local_files", "/var/lib/unibus/local_files"]
-
-    /// Writes the record into a node's state directory.
-    func write(stateDirectory: String) throws {
+    /// Writes the record into a node's state directory (``NodePaths/nodeRecord``).
+    func write(to node: NodePaths) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try SecureFile.writeAtomically(String(decoding: try encoder.encode(self), as: UTF8.self) + "\n", to: "\(stateDirectory)/\(Self.fileName)")
+        try SecureFile.writeAtomically(String(decoding: try encoder.encode(self), as: UTF8.self) + "\n", to: node.nodeRecord)
     }
 }
 
@@ -51,11 +46,11 @@ struct FoundNodeRecord {
     /// The node holds its state directory's lock.
     let running: Bool
 
-    /// The first record of ``NodeRecord/searchDirectories``; nil when there is none.
+    /// The first record in ``NodePaths/searchOrder``; nil when there is none.
     /// - Throws: `ServeError.invalid` for a record that cannot be read (naming it).
-    static func find(in directories: [String] = NodeRecord.searchDirectories) throws -> FoundNodeRecord? {
-        for directory in directories {
-            let path = ServePlan.absolute("\(directory)/\(NodeRecord.fileName)")
+    static func find(in nodes: [NodePaths] = NodePaths.searchOrder) throws -> FoundNodeRecord? {
+        for node in nodes.map(\.absolute) {
+            let path = node.nodeRecord
             guard FileManager.default.fileExists(atPath: path) else { continue }
             let record: NodeRecord
             do {
@@ -65,7 +60,7 @@ struct FoundNodeRecord {
                     "cannot read the node record \(path) (\(error.localizedDescription)): run as root or the service user, or restart the node to rewrite it"
                 )
             }
-            return FoundNodeRecord(record: record, path: path, running: InstanceLock.isHeld(directory: ServePlan.absolute(directory)))
+            return FoundNodeRecord(record: record, path: path, running: InstanceLock.isHeld(directory: node.directory))
         }
         return nil
     }

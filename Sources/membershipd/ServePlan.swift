@@ -21,7 +21,7 @@ struct ServePlan {
     /// certificate in development; otherwise the server certificate, which tls/generate-certs.sh
     /// issues for both server and client auth).
     let internalClientTLS: (cert: String, key: String)
-    /// One node per directory (./local_files, the JetStream store, the SQLite file's directory):
+    /// One node per directory (the state directory, the JetStream store, the SQLite file's directory):
     /// held from before anything in them is touched until exit.
     let locks: [InstanceLock]
     /// What the control plane answers for, and how long its connections may take.
@@ -33,14 +33,10 @@ struct ServePlan {
         self.logger = logger
         logOptions = NatsLogOptions(environment: environment)
         switch options.busAuth {
-        case "enforce": busAuthEnforced = true
-        case "off":
+        case .enforce: busAuthEnforced = true
+        case .off:
             guard Loopback.isLoopback(options.bind) else { throw ServeError.busAuthOffOffLoopback(options.bind) }
             busAuthEnforced = false
-        default: throw ServeError.invalid("--bus-auth must be enforce or off, not '\(options.busAuth)'")
-        }
-        guard options.store == "sqlite" || options.store == "kv" else {
-            throw ServeError.invalid("--store must be sqlite or kv, not '\(options.store)'")
         }
         for (name, port) in [("--nats-port", options.natsPort), ("--http-port", options.httpPort), ("--cluster-port", options.clusterPort)]
         where !(1...65535).contains(port) {
@@ -50,25 +46,25 @@ struct ServePlan {
         connectionLimits = try Self.connectionLimits(options)
         locks = try Self.lockDirectories(options)
         tls = try Self.tlsFiles(options, logger: logger)
-        let devClient = URL(fileURLWithPath: "./local_files/tls/client.crt").standardizedFileURL.path
-        internalClientTLS =
-            options.tlsCert == nil
-            ? (devClient, devClient.replacingOccurrences(of: "client.crt", with: "client.key"))
-            : (tls.cert, tls.key)
+        let development = NodePaths.local.absolute
+        internalClientTLS = options.tlsCert == nil ? (development.clientCertificate, development.clientKey) : (tls.cert, tls.key)
     }
 
-    /// The TLS flags, or on loopback without flags a development CA made under ./local_files/tls.
+    /// The TLS flags, or on loopback without flags a development CA made in the state directory's tls/.
     static func tlsFiles(_ o: ServeOptions, logger: Logger) throws -> NatsServerSettings.TLSFiles {
         let given = [o.tlsCert, o.tlsKey, o.tlsCA].compactMap { $0 }
         if given.count == 3, let cert = o.tlsCert, let key = o.tlsKey, let ca = o.tlsCA {
-            _ = try SecureFile.readSecret(key)  // refuses a key group or others can read
+            let fix = "PEM files from tls/generate-certs.sh or `membershipd certs`"
+            try OperatorFile.certificate(cert, flag: "--tls-cert", fix: "the node's server certificate (\(fix))")
+            try OperatorFile.privateKey(key, flag: "--tls-key", fix: "the server certificate's key (\(fix))")
+            try OperatorFile.certificate(ca, flag: "--tls-ca", fix: "the CA that signs client certificates (\(fix))")
             return .init(cert: absolute(cert), key: absolute(key), ca: absolute(ca))
         }
         guard given.isEmpty else { throw ServeError.invalid("--tls-cert, --tls-key and --tls-ca go together: give all three or none") }
         guard Loopback.isLoopback(o.bind) else {
             throw ServeError.invalid("--bind \(o.bind) is not loopback: give --tls-cert, --tls-key and --tls-ca (see tls/generate-certs.sh)")
         }
-        let dir = URL(fileURLWithPath: "./local_files/tls").standardizedFileURL
+        let dir = URL(fileURLWithPath: NodePaths.local.absolute.tlsDirectory)
         let (paths, created) = try DevelopmentCertificates.ensure(in: dir)
         if created {
             logger.notice(
@@ -80,13 +76,13 @@ struct ServePlan {
         return .init(cert: paths.serverCert.path, key: paths.serverKey.path, ca: paths.caCert.path)
     }
 
-    static func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
+    static func absolute(_ path: String) -> String { NodePaths.absolute(path) }
 
     /// Locks every directory this node writes, each once: a second node started elsewhere on the
     /// same store is refused too, not only one started in the same working directory.
     static func lockDirectories(_ o: ServeOptions) throws -> [InstanceLock] {
-        var directories = [absolute("./local_files"), absolute(o.natsStore)]
-        if o.store == "sqlite" { directories.append((absolute(o.db) as NSString).deletingLastPathComponent) }
+        var directories = [NodePaths.local.absolute.directory, absolute(o.natsStore)]
+        if o.store == .sqlite { directories.append((absolute(o.db) as NSString).deletingLastPathComponent) }
         var seen = Set<String>()
         return try directories.filter { seen.insert($0).inserted }.map { dir in
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -98,24 +94,26 @@ struct ServePlan {
         let (identity, createdIdentity) = try InternalIdentityFile.loadOrCreate(options.internalIDFile)
         if createdIdentity { logger.notice("created internal identity \(options.internalIDFile) (0600), nkey \(identity.nkey)") }
         let executable = try await NatsServerExecutable.locate(options.natsServer)
-        let stateDir = Self.absolute("./local_files")
+        let state = NodePaths.local.absolute
         let settings = NatsServerSettings(
             serverName: options.serverName ?? "unibus-\(ProcessInfo.processInfo.hostName.filter { $0.isLetter || $0.isNumber || $0 == "-" })",
             host: options.bind, clientPort: options.natsPort, tls: tls,
-            jetStreamDirectory: Self.absolute(options.natsStore), pidFile: "\(stateDir)/nats-server.pid",
+            jetStreamDirectory: Self.absolute(options.natsStore), pidFile: state.natsPidFile,
             log: logOptions, cluster: try ClusterPlan.make(options), version: executable.version)
+        let configFile = state.natsConfig
+        // A nats-server left by a crashed membershipd of this node holds its ports: stop it first.
+        NatsServerService.stopSurvivor(pidFile: settings.pidFile, configFile: configFile, logger: logger)
+        try Self.refusePortsInUse(options, monitor: logOptions.monitor)
         try NodeRecord(
             store: options.store, db: Self.absolute(options.db), natsURL: "tls://\(Loopback.connectHost(options.bind)):\(options.natsPort)",
             ca: tls.ca, clientCert: internalClientTLS.cert, clientKey: internalClientTLS.key,
             internalIDFile: Self.absolute(options.internalIDFile), serverName: settings.serverName, clusterName: options.clusterName
-        ).write(stateDirectory: stateDir)
-        let configFile = "\(stateDir)/nats-server.conf"
+        ).write(to: state)
         let controller = NatsServerController(executable: executable, configFile: configFile)
         let internalNats = try internalConnectOptions(identity)
         let (ready, readySignal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
 
-        NatsServerService.stopSurvivor(pidFile: settings.pidFile, configFile: configFile, logger: logger)
-        if options.store == "kv" {
+        if options.store == .kv {
             try JetStreamAccountMigration.moveLegacyStreams(
                 storeDirectory: settings.jetStreamDirectory, clustered: settings.cluster != nil, logger: logger)
         } else if !JetStreamAccountMigration.legacyStreams(storeDirectory: settings.jetStreamDirectory).isEmpty {
@@ -126,12 +124,12 @@ struct ServePlan {
 
         let store: any AllowlistStore
         let follower: any Service
-        if options.store == "kv" {
+        if options.store == .kv {
             store = DeferredAllowlistStore()
         } else {
-            store = try SQLiteAllowlistStore(path: options.db, createDirectory: options.db == StoreOptions.defaultDB)
+            store = try SQLiteAllowlistStore(path: options.db, createDirectory: options.db == NodePaths.local.database)
         }
-        let sqlite = options.store != "kv"
+        let sqlite = options.store == .sqlite
         let source: (any AclChangeSource)? = sqlite ? SQLiteAclSource(path: options.db) : nil
         let engine = try AclEngine(
             .init(settings: settings, internalNkey: identity.nkey, busAuthEnforced: busAuthEnforced), controller: controller,
@@ -153,7 +151,7 @@ struct ServePlan {
             logger.notice(
                 """
                 membershipd ready: nats tls://\(options.bind):\(options.natsPort) bus-auth \(busAuthEnforced ? "enforce" : "off") \
-                store \(options.store == "kv" ? "kv" : "sqlite \(options.db)") monitor \(logOptions.monitor ? NatsServerSettings.monitorAddress : "off")
+                store \(options.store == .kv ? "kv" : "sqlite \(options.db)") monitor \(logOptions.monitor ? NatsServerSettings.monitorAddress : "off")
                 """)
         }
         let app = try controlPlane(store: store, engine: engine, controller: controller, natsOptions: internalNats)

@@ -26,8 +26,8 @@ struct KVServeTests {
         }
         func cli(_ args: [String]) async throws -> CLIResult { try await CLI.run(args + kv, cwd: serve.dir.url) }
         /// migrate-to-kv takes the KV flags without --store.
-        func migrate(_ db: String) async throws -> CLIResult {
-            try await CLI.run(["migrate-to-kv", "--db", db] + kv.dropFirst(2), cwd: serve.dir.url)
+        func migrate(_ db: String, extra: [String] = []) async throws -> CLIResult {
+            try await CLI.run(["migrate-to-kv", "--db", db] + kv.dropFirst(2) + extra, cwd: serve.dir.url)
         }
         func add(_ handle: String, _ n: Int, role: String = "member") async throws -> UserKeyPair {
             let pair = Fixture.keyPair(n)
@@ -211,5 +211,24 @@ struct KVServeTests {
         let kv = try await node.store()
         #expect(try await kv.users().count == 10_000)
         #expect(try await kv.users().filter { $0.status == .revoked }.count == 9)
+    }
+
+    @Test("migrate-to-kv: --kv-replicas and the deprecated --replicas both check the buckets' replicas")
+    func replicasSpellings() async throws {
+        let node = try await Node()
+        let dbPath = node.serve.dir.file("small.db")
+        let sqlite = try SQLiteAllowlistStore(path: dbPath)
+        try await sqlite.addUser(Fixture.user("solo", 70_000, role: .admin))
+        let new = try await node.migrate(dbPath, extra: ["--kv-replicas", "1"])
+        #expect(new.status == 0 && !new.stderr.contains("deprecated"), "\(new.stderr)")
+        #expect(new.stdout.contains("UNIBUS_users: 1 copied"), "\(new.stdout)")
+        let old = try await node.migrate(dbPath, extra: ["--replicas", "1"])
+        #expect(old.status == 0, "\(old.stderr)")
+        #expect(old.stderr.contains("warning: --replicas is deprecated; use --kv-replicas"), "\(old.stderr)")
+        #expect(old.stdout.contains("UNIBUS_users: 0 copied, 1 already there"), "\(old.stdout)")
+        for flag in ["--kv-replicas", "--replicas"] {
+            let other = try await node.migrate(dbPath, extra: [flag, "3"])
+            #expect(other.status == 1 && other.stderr.contains("the buckets have 1 replica, not --kv-replicas 3"), "\(flag): \(other.stderr)")
+        }
     }
 }

@@ -115,6 +115,16 @@ struct UserCommandTests {
             BadInput(name: "sign-pub of 63 characters", arguments: add("bob", String(h64.dropLast())), status: 1, message: "got 63 characters"),
             BadInput(name: "sign-pub of 65 characters", arguments: add("bob", h64 + "c"), status: 1, message: "got 65 characters"),
             BadInput(name: "non-hex sign-pub", arguments: add("bob", String(h64.dropLast()) + "z"), status: 1, message: "non-hex"),
+            BadInput(
+                name: "sign-pub given as the user's nkey", arguments: add("bob", Fixture.keyPair(3).nkey), status: 1,
+                message: "not its NATS nkey (U…, 56 characters): give \(fresh), the same key in hex"),
+            BadInput(
+                name: "sign-pub given as a seed", arguments: add("bob", Fixture.keyPair(3).nkeySeed), status: 1,
+                message: "this is an nkey seed (S…): a secret, never to be pasted on a command line"),
+            BadInput(name: "unknown --store", arguments: add("bob", fresh) + ["--store", "mysql"], status: 1, message: "'sqlite' and 'kv'"),
+            BadInput(
+                name: "a word for a number", arguments: add("bob", fresh) + ["--kv-replicas", "three"], status: 1,
+                message: "The value 'three' is invalid for '--kv-replicas"),
             BadInput(name: "handle with a dot", arguments: add("bo.b", fresh), status: 1, message: "invalid handle 'bo.b'"),
             BadInput(name: "handle with a space", arguments: add("bo b", fresh), status: 1, message: "invalid handle 'bo b'"),
             BadInput(name: "uppercase handle", arguments: add("Bob", fresh), status: 1, message: "invalid handle 'Bob'"),
@@ -178,6 +188,15 @@ struct UserCommandTests {
         #expect(r.stdout.isEmpty)
         #expect(try await Self.dump(db) == before)
         #expect(try await CLI.run(["user", "list", "--json", "--db", db]).stdout == listBefore)
+        _ = dir
+    }
+
+    @Test("a seed given as sign-pub is never echoed back")
+    func seedIsNotEchoed() async throws {
+        let (dir, db) = try await Self.seededDatabase()
+        let seed = Fixture.keyPair(3).nkeySeed
+        let r = try await CLI.run(["user", "add", "--handle", "bob", "--sign-pub", seed, "--role", "member", "--db", db])
+        #expect(r.status == 1 && r.stderr.contains("secret") && !r.stderr.contains(seed) && !r.stdout.contains(seed), "\(r.stderr)")
         _ = dir
     }
 

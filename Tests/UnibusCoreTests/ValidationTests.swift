@@ -75,6 +75,23 @@ struct ValidationTests {
         #expect(((try? NonceValue(text)) != nil) == valid)
     }
 
+    @Test("a user nkey given as sign-pub is named, with the same key in hex")
+    func signPubGivenAsNKey() {
+        let raw = [UInt8](repeating: 0xab, count: 32)
+        let nkey = NKey.encodePublic(raw, prefix: .user)
+        #expect(throws: ValidationError.signPubIsNKey(hex: Self.hex64)) { try SignPub(hex: nkey) }
+        #expect(ValidationError.signPubIsNKey(hex: Self.hex64).description.contains("give \(Self.hex64)"))
+        #expect(throws: ValidationError.signPubIsNKey(hex: nil)) { try SignPub(hex: NKey.encodePublic(raw, prefix: .account)) }
+    }
+
+    @Test("an nkey seed given as sign-pub is named a secret and never echoed")
+    func signPubGivenAsSeed() {
+        let seed = NKey.encodeSeed([UInt8](repeating: 7, count: 32), prefix: .user)
+        #expect(throws: ValidationError.signPubIsSeed) { try SignPub(hex: seed) }
+        let message = ValidationError.signPubIsSeed.description
+        #expect(message.contains("secret") && !message.contains(seed))
+    }
+
     @Test func messagesTellWhatIsAllowed() {
         #expect(ValidationError.role("boss").description == "unknown role 'boss': expected admin or member")
         #expect(ValidationError.signPubLength(63).description.contains("64 hex characters"))

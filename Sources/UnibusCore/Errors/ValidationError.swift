@@ -5,6 +5,11 @@
 public enum ValidationError: Error, Equatable, Sendable, CustomStringConvertible {
     case signPubLength(Int)
     case signPubNotHex
+    /// A NATS public nkey was given for a sign-pub; `hex` is the same key in hex when it is a
+    /// user nkey (`U…`), nil for another kind (account, server…).
+    case signPubIsNKey(hex: String?)
+    /// An nkey seed (`S…`, a secret) was given for a sign-pub. The seed is never echoed.
+    case signPubIsSeed
     /// Not the canonical encoding of a point (y ≥ p, or x = 0 with the sign bit set).
     case signPubNotCanonical(String)
     /// No curve point has this encoding.
@@ -27,6 +32,12 @@ public enum ValidationError: Error, Equatable, Sendable, CustomStringConvertible
             "sign-pub must be 64 hex characters (an ed25519 public key); got \(n) characters"
         case .signPubNotHex:
             "sign-pub must be 64 hex characters (0-9, a-f); it contains a non-hex character"
+        case .signPubIsNKey(let hex?):
+            "sign-pub must be the 64 hex characters of the ed25519 public key, not its NATS nkey (U…, 56 characters): give \(hex), the same key in hex"
+        case .signPubIsNKey(nil):
+            "sign-pub must be the 64 hex characters of a user's ed25519 public key; this is a NATS nkey of another kind (not U…)"
+        case .signPubIsSeed:
+            "sign-pub must be a public key, and this is an nkey seed (S…): a secret, never to be pasted on a command line or into a request; treat that key as exposed (shell history, process list), make a new one and give the 64 hex characters of its public key"
         case .signPubNotCanonical(let k):
             "sign-pub \(k) is not the canonical encoding of an ed25519 point (y ≥ p, or x = 0 with the sign bit set): such aliases include the small-order points, whose signatures can be forged without a secret; generate a new ed25519 key"
         case .signPubNotOnCurve(let k):

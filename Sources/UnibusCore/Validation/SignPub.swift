@@ -10,12 +10,25 @@ public struct SignPub: Hashable, Comparable, Sendable, CustomStringConvertible, 
     public let hex: String
 
     /// Validates and normalises a hex sign-pub.
-    /// - Throws: `ValidationError.signPubLength` or `.signPubNotHex`.
+    /// - Throws: `ValidationError.signPubLength` or `.signPubNotHex`; `.signPubIsNKey` or
+    ///   `.signPubIsSeed` for a NATS nkey or seed given instead of the hex key.
     public init(hex input: String) throws(ValidationError) {
-        guard input.utf8.count == 64 else { throw .signPubLength(input.count) }
+        guard input.utf8.count == 64 else { throw Self.wrongLength(input) }
         guard input.utf8.allSatisfy(Hex.isDigit) else { throw .signPubNotHex }
         hex = input.lowercased()
     }
+
+    /// Why a string that is not 64 characters long is no sign-pub: named when it is a NATS nkey
+    /// (`U…`, 56 characters) or an nkey seed (`S…`, 58 characters, a secret), else its length.
+    static func wrongLength(_ input: String) -> ValidationError {
+        if input.utf8.count == 58, input.hasPrefix("S"), input.utf8.allSatisfy(Self.isBase32) { return .signPubIsSeed }
+        if input.utf8.count == 56, let (prefix, raw) = try? NKey.decodePublic(input) {
+            return .signPubIsNKey(hex: prefix == .user ? Hex.encode(raw) : nil)
+        }
+        return .signPubLength(input.count)
+    }
+
+    private static func isBase32(_ c: UInt8) -> Bool { (c >= 0x41 && c <= 0x5a) || (c >= 0x32 && c <= 0x37) }
 
     /// Validates a key that is being registered: the shape, then a canonical point of large order.
     /// - Throws: the shape errors, `.signPubNotCanonical`, `.signPubNotOnCurve` or `.signPubSmallOrder`.

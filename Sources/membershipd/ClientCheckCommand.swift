@@ -17,13 +17,18 @@ struct ClientCheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clientcheck", abstract: "Send and receive a numbered stream as a member; report loss and duplicates.")
 
-    @Option(name: .customLong("url"), help: "A node's NATS URL (repeatable: every seed the client may fail over to).")
-    var urls: [String]
+    @Option(name: .customLong("nats-url"), help: "A node's NATS URL (repeatable: every seed the client may fail over to).")
+    var natsURLs: [String] = []
     @Option(name: .customLong("api"), help: "A node's control plane, to create the room (https://HOST:8470).") var api: String
     @Option(name: .customLong("key-file"), help: "The member's ed25519 seed (nkey SU… or 64 hex), mode 0600.") var keyFile: String
     @Option(help: "The member's handle (its inbox is _INBOX.<handle>).") var handle: String
-    @Option(help: "Its client certificate.") var cert: String
-    @Option(help: "Its key, mode 0600.") var key: String
+    @Option(name: .customLong("client-cert"), help: "Its client certificate.") var clientCert: String?
+    @Option(name: .customLong("client-key"), help: "Its key, mode 0600.") var clientKey: String?
+    /// Spellings of 1.x before the KV commands' names were used here too; warn, hidden, removed
+    /// in the release after next.
+    @Option(name: .customLong("url"), help: .hidden) var oldURLs: [String] = []
+    @Option(name: .customLong("cert"), help: .hidden) var oldCert: String?
+    @Option(name: .customLong("key"), help: .hidden) var oldKey: String?
     @Option(help: "The client CA (signs the nodes' server certificates).") var ca: String
     @Option(help: "The room to use (created if absent; the member must own or belong to it).") var room = "clientcheck"
     @Option(help: "Messages to send.") var count = 1000
@@ -31,14 +36,39 @@ struct ClientCheckCommand: AsyncParsableCommand {
     @Option(help: "Seconds the whole check may take.") var timeout = 120
     @Flag(help: "Print the result as one JSON object.") var json = false
 
+    /// Every NATS URL given, in either spelling.
+    var urls: [String] { natsURLs + oldURLs }
+    var cert: String { clientCert ?? oldCert ?? "" }
+    var key: String { clientKey ?? oldKey ?? "" }
+
     func validate() throws {
-        guard !urls.isEmpty else { throw ValidationError("give at least one --url") }
-        guard (1...1_000_000).contains(count), (1...100_000).contains(rate), (1...3600).contains(timeout) else {
-            throw ValidationError("--count, --rate or --timeout out of range")
+        guard !urls.isEmpty else { throw ValidationError("give at least one --nats-url") }
+        for (name, new, old) in [("--client-cert", clientCert, oldCert), ("--client-key", clientKey, oldKey)] {
+            guard new != nil || old != nil else { throw ValidationError("give \(name)") }
+            if let new, let old, new != old { throw ValidationError("\(name) and its old spelling disagree: give \(name) only") }
+        }
+    }
+
+    /// A bad value is exit 1 (the contract's "refused"), not a usage error.
+    func checkRanges() throws(ClientCheckError) {
+        for (name, value, range) in [("--count", count, 1...1_000_000), ("--rate", rate, 1...100_000), ("--timeout", timeout, 1...3600)] {
+            guard range.contains(value) else { throw .outOfRange("\(name) \(value) is out of range: give \(range.lowerBound)...\(range.upperBound)") }
+        }
+    }
+
+    /// One warning per old spelling used.
+    func warnDeprecatedSpellings() {
+        for (old, new, used) in [
+            ("--url", "--nats-url", !oldURLs.isEmpty), ("--cert", "--client-cert", oldCert != nil), ("--key", "--client-key", oldKey != nil),
+        ]
+        where used {
+            FileHandle.standardError.write(Data("warning: clientcheck \(old) is deprecated; use \(new)\n".utf8))
         }
     }
 
     func run() async throws {
+        warnDeprecatedSpellings()
+        try checkRanges()
         let pair = try SigningKeyFile.load(keyFile)
         let roomID = try RoomID(room)
         let userHandle = try Handle(handle)
@@ -163,9 +193,11 @@ struct ClientCheckResult: Encodable {
 
 enum ClientCheckError: Error, CustomStringConvertible {
     case lost(String)
+    case outOfRange(String)
     var description: String {
         switch self {
         case .lost(let line): "messages were lost or never acknowledged: \(line)"
+        case .outOfRange(let text): text
         }
     }
 }

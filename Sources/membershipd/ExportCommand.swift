@@ -22,7 +22,7 @@ struct ExportCommand: AsyncParsableCommand {
         let source = try await kv.open(name: "membershipd-export", wait: .seconds(15))
         let target = try SQLiteAllowlistStore(path: db, create: true)
         do {
-            let copy = try await AllowlistCopy.run(from: source, to: target, progress: MigrateToKV.progress)
+            let copy = try await AllowlistCopy.run(from: source, to: target, progress: MigrateToKV.progress, onRetry: MigrateToKV.retrying)
             print(copy.report)
             print("wrote \(db)")
         } catch {

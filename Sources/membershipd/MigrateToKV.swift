@@ -36,10 +36,15 @@ struct MigrateToKV: AsyncParsableCommand {
         // A bulk copy makes the node reload its ACL over and over while it runs: allow each
         // operation more time than an interactive command does.
         let target = try await kvOptions.open(name: "membershipd-migrate", wait: .seconds(15))
-        let copy = try await AllowlistCopy.run(from: source, to: target, progress: Self.progress)
+        let copy = try await AllowlistCopy.run(from: source, to: target, progress: Self.progress, onRetry: Self.retrying)
         print(copy.report)
         print(await ReplicationReport.line(target, .users))
         print(try await ChangeConfirmation.of(target, sqlitePath: nil).waitForNodes())
+    }
+
+    /// One line on stderr each time a step is asked again (the node dropped a request while reloading).
+    static func retrying(_ why: String) {
+        FileHandle.standardError.write(Data("migrating: \(why)\n".utf8))
     }
 
     /// One line on stderr every 1,000 records and at the end of each kind.

@@ -37,9 +37,9 @@ struct ChaosTests {
         let checkArguments =
             [
                 "clientcheck", "--api", "https://127.0.0.1:\(nodes[0]!.httpPort)", "--key-file", seed, "--handle", "alice",
-                "--cert", "\(cluster.tls)/alice.crt", "--key", "\(cluster.tls)/alice.key", "--ca", "\(cluster.tls)/ca.crt",
+                "--client-cert", "\(cluster.tls)/alice.crt", "--client-key", "\(cluster.tls)/alice.key", "--ca", "\(cluster.tls)/ca.crt",
                 "--count", "1200", "--rate", "100", "--timeout", "90", "--json",
-            ] + nodes.flatMap { ["--url", "nats://127.0.0.1:\($0!.natsPort)"] }
+            ] + nodes.flatMap { ["--nats-url", "nats://127.0.0.1:\($0!.natsPort)"] }
         let out = LogBuffer(), err = LogBuffer()
         let check = try await ChildProcess.start(
             Command(CLI.executable.path, checkArguments), stop: .init(signal: SIGTERM, grace: .seconds(5)), onOutputLine: out.append,

@@ -30,14 +30,7 @@ struct APIRepresentationTests {
         let store = try SQLiteAllowlistStore(path: dir.file("unibus.db"))
         try await store.addUser(User(signPub: ana.signPub, handle: try Handle("ana"), role: .admin, createdAt: Fixture.epoch))
         try await store.addUser(User(signPub: bob.signPub, handle: try Handle("bob"), role: .member, createdAt: Fixture.epoch))
-        let plane = ControlPlane(
-            origins: [try PublicOrigin(parsing: "https://\(M.origin)")], store: store,
-            posture: {
-                Posture(
-                    status: "ok", version: "t", busAuth: "enforce", acl: true, tls: true, store: "sqlite", cluster: nil, jetstream: "ready",
-                    lastACLReload: nil, serverCertificateExpires: nil)
-            },
-            allowlistChanged: { nil }, now: { now })
+        let plane = try ControlPlane.fixture(store: store, origin: M.origin, now: { now })
         return (dir, Application(router: plane.router()))
     }
 

@@ -41,14 +41,7 @@ struct ControlPlaneMappingTests {
         let store = try SQLiteAllowlistStore(path: dir.file("unibus.db"))
         try await store.addUser(User(signPub: admin.signPub, handle: try Handle("ana"), role: .admin, createdAt: Fixture.epoch))
         try await store.addUser(User(signPub: member.signPub, handle: try Handle("bob"), role: .member, createdAt: Fixture.epoch))
-        let plane = ControlPlane(
-            origins: [try PublicOrigin(parsing: "https://\(origin)")], store: store,
-            posture: {
-                Posture(
-                    status: "ok", version: "t", busAuth: "enforce", acl: true, tls: true, store: "sqlite", cluster: nil, jetstream: "ready",
-                    lastACLReload: nil, serverCertificateExpires: nil)
-            },
-            allowlistChanged: { try wait.wait() })
+        let plane = try ControlPlane.fixture(store: store, origin: origin, allowlistChanged: { try wait.wait() })
         return (dir, Application(router: plane.router()))
     }
 

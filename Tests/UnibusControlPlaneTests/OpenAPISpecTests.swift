@@ -20,14 +20,7 @@ struct OpenAPISpecTests {
     static func routerRoutes() throws -> Set<String> {
         let dir = TempDirectory("unibus-test-openapi")
         let store = try SQLiteAllowlistStore(path: dir.file("unibus.db"))
-        let plane = ControlPlane(
-            origins: [try PublicOrigin(parsing: "https://localhost")], store: store,
-            posture: {
-                Posture(
-                    status: "ok", version: "t", busAuth: "enforce", acl: true, tls: true, store: "sqlite", cluster: nil, jetstream: "ready",
-                    lastACLReload: nil, serverCertificateExpires: nil)
-            },
-            allowlistChanged: { nil })
+        let plane = try ControlPlane.fixture(store: store, origin: "localhost")
         let router = plane.router()
         _ = router.buildResponder()
         // RouterPath prints a capture `:name` as `{name}`, the OpenAPI form.

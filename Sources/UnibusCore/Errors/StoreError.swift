@@ -31,6 +31,15 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// message names the file and the fix, and says "nothing was changed" only when it knows.
     case storageFailure(String)
 
+    /// Unavailable, or a write whose outcome is unknown: asking again may succeed (and finds a
+    /// write that did land). Everything else is an answer.
+    public var mayPassOnItsOwn: Bool {
+        switch self {
+        case .unavailable, .outcomeUnknown: true
+        default: false
+        }
+    }
+
     public var description: String {
         switch self {
         case .alreadyRegistered(let key, let status):

@@ -37,14 +37,34 @@ public struct AllowlistCopy: Sendable {
         """
     }
 
-    /// - Parameter progress: called with (kind, done, total) as records are copied.
+    /// How a step that found a store unavailable is asked again: a node that reloads its ACL
+    /// many times a second while a bulk copy runs can drop a JetStream request (nats-server 2.9
+    /// logs "Malformed JetStream API Request"). Every step is safe to repeat: a record that did
+    /// land is then found and kept.
+    public struct Retries: Sendable {
+        /// Tries per step, the first included.
+        public var attempts: Int
+        /// The pause before asking again.
+        public var pause: Duration
+        public init(attempts: Int = 4, pause: Duration = .seconds(1)) {
+            self.attempts = attempts
+            self.pause = pause
+        }
+    }
+
+    /// - Parameters:
+    ///   - progress: called with (kind, done, total) as records are copied.
+    ///   - retries: how a step that found a store unavailable is asked again.
+    ///   - onRetry: told each time a step is asked again, with the reason.
     public static func run(
         from source: any AllowlistStore, to target: any AllowlistStore,
-        progress: (String, Int, Int) -> Void = { _, _, _ in }
+        progress: (String, Int, Int) -> Void = { _, _, _ in }, retries: Retries = Retries(),
+        onRetry: @escaping (String) -> Void = { _ in }
     ) async throws -> AllowlistCopy {
         var c = AllowlistCopy()
+        let steps = Steps(retries: retries, onRetry: onRetry)
         do {
-            try await c.copy(from: source, to: target, progress: progress)
+            try await c.copy(from: source, to: target, steps: steps, progress: progress)
         } catch {
             throw Interrupted(partial: c, underlying: error)
         }
@@ -62,14 +82,14 @@ public struct AllowlistCopy: Sendable {
     }
 
     private mutating func copy(
-        from source: any AllowlistStore, to target: any AllowlistStore, progress: (String, Int, Int) -> Void
+        from source: any AllowlistStore, to target: any AllowlistStore, steps: Steps, progress: (String, Int, Int) -> Void
     ) async throws {
         var c = self
         defer { self = c }
-        let allUsers = try await source.users()
+        let allUsers = try await steps.run { try await source.users() }
         for (i, user) in allUsers.enumerated() {
             do {
-                try await target.addUser(user)
+                try await steps.run { try await target.addUser(user) }
                 c.users.copied += 1
             } catch StoreError.alreadyRegistered {
                 c.users.kept += 1
@@ -78,12 +98,12 @@ public struct AllowlistCopy: Sendable {
             }
             progress("users", i + 1, allUsers.count)
         }
-        let allMembers = try await source.allMembers()
+        let allMembers = try await steps.run { try await source.allMembers() }
         let roomIDs = Array(Set(allMembers.map(\.room))).sorted()
         for (i, id) in roomIDs.enumerated() {
-            guard let room = try await source.room(id) else { continue }
+            guard let room = try await steps.run({ try await source.room(id) }) else { continue }
             do {
-                try await target.restoreRoom(room)
+                try await steps.run { try await target.restoreRoom(room) }
                 c.rooms.copied += 1
             } catch StoreError.roomExists {
                 c.rooms.kept += 1
@@ -96,12 +116,14 @@ public struct AllowlistCopy: Sendable {
         let ordered = allMembers.filter { $0.role == .owner } + allMembers.filter { $0.role != .owner }
         var existing: [RoomID: Set<SignPub>] = [:]
         for (i, member) in ordered.enumerated() {
-            if existing[member.room] == nil { existing[member.room] = Set(try await target.members(of: member.room).map(\.signPub)) }
+            if existing[member.room] == nil {
+                existing[member.room] = Set(try await steps.run { try await target.members(of: member.room) }.map(\.signPub))
+            }
             if existing[member.room]!.contains(member.signPub) {
                 c.members.kept += 1
             } else {
                 do {
-                    try await target.putMember(member)
+                    try await steps.run { try await target.putMember(member) }
                     existing[member.room]!.insert(member.signPub)
                     c.members.copied += 1
                 } catch StoreError.userRevoked, StoreError.userNotFound, StoreError.roomNotFound {
@@ -111,14 +133,35 @@ public struct AllowlistCopy: Sendable {
             progress("members", i + 1, allMembers.count)
         }
         for member in allMembers {
-            let present = Set(try await target.roomKeys(room: member.room, recipient: member.signPub).map(\.epoch))
-            for key in try await source.roomKeys(room: member.room, recipient: member.signPub) {
+            let present = Set(try await steps.run { try await target.roomKeys(room: member.room, recipient: member.signPub) }.map(\.epoch))
+            for key in try await steps.run({ try await source.roomKeys(room: member.room, recipient: member.signPub) }) {
                 if present.contains(key.epoch) {
                     c.keys.kept += 1
-                } else if (try? await target.putRoomKey(key)) != nil {
+                } else if (try? await steps.run { try await target.putRoomKey(key) }) != nil {
                     c.keys.copied += 1
                 } else {
                     c.keys.skipped.append("\(key.room)/\(key.recipient.hex.prefix(8))@\(key.epoch)")
+                }
+            }
+        }
+    }
+}
+
+extension AllowlistCopy {
+    /// Runs one step of the copy, asking again while a store is unavailable.
+    struct Steps {
+        let retries: Retries
+        let onRetry: (String) -> Void
+
+        func run<T>(_ step: () async throws -> T) async throws -> T {
+            var attempt = 1
+            while true {
+                do {
+                    return try await step()
+                } catch let error as StoreError where error.mayPassOnItsOwn && attempt < retries.attempts {
+                    onRetry("\(error); asking again (\(attempt) of \(retries.attempts - 1))")
+                    attempt += 1
+                    try await Task.sleep(for: retries.pause)
                 }
             }
         }

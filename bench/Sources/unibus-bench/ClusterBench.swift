@@ -229,9 +229,10 @@ enum ClusterBench {
         let arguments =
             [
                 "clientcheck", "--api", "https://127.0.0.1:\(writerNode.httpPort)", "--key-file", seed, "--handle", "member",
-                "--cert", "\(tls)/member.crt", "--key", "\(tls)/member.key", "--ca", "\(tls)/ca.crt", "--count", "20000", "--rate", "100000",
+                "--client-cert", "\(tls)/member.crt", "--client-key", "\(tls)/member.key", "--ca", "\(tls)/ca.crt", "--count", "20000", "--rate",
+                "100000",
                 "--timeout", "120", "--json",
-            ] + nodes.flatMap { ["--url", "nats://127.0.0.1:\($0.natsPort)"] }
+            ] + nodes.flatMap { ["--nats-url", "nats://127.0.0.1:\($0.natsPort)"] }
         let out = root.appendingPathComponent("clientcheck.json").path
         let membershipd = cfg.membershipd
         let run = Task { try await runToFile(membershipd, arguments, out) }

@@ -42,9 +42,9 @@ struct CertsCommand: AsyncParsableCommand {
 
         func validate() throws {
             guard name.utf8.count <= 64, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }) else {
-                throw ValidationError("--name may hold only letters, digits, '-', '_' and '.', at most 64")
+                throw BadValue("--name may hold only letters, digits, '-', '_' and '.', at most 64")
             }
-            guard (1...3650).contains(days) else { throw ValidationError("--days must be from 1 to 3650") }
+            guard (1...3650).contains(days) else { throw BadValue("--days \(days) is out of range: give 1...3650") }
         }
 
         func run() async throws {
@@ -73,7 +73,8 @@ struct CertsCommand: AsyncParsableCommand {
         @Flag(help: "Replace every key and certificate, the CA included.") var force = false
 
         func validate() throws {
-            guard (1...3650).contains(days), (1...36500).contains(caDays) else { throw ValidationError("--days or --ca-days out of range") }
+            guard (1...3650).contains(days) else { throw BadValue("--days \(days) is out of range: give 1...3650") }
+            guard (1...36500).contains(caDays) else { throw BadValue("--ca-days \(caDays) is out of range: give 1...36500") }
         }
 
         func run() async throws {

@@ -26,7 +26,7 @@ struct ClusterCommand: AsyncParsableCommand {
         @OptionGroup var kv: KVOptions
 
         func validate() throws {
-            guard (1...3600).contains(timeout) else { throw ValidationError("--timeout must be from 1 to 3600 seconds") }
+            guard (1...3600).contains(timeout) else { throw BadValue("--timeout \(timeout) is out of range: give 1...3600 seconds") }
         }
 
         func run() async throws {

@@ -90,8 +90,22 @@ struct ServePlan {
         }
     }
 
+    /// The node's internal identity (made on first start), its errors naming the flag and the fix.
+    static func internalIdentity(_ path: String) throws -> (UserKeyPair, Bool) {
+        do {
+            return try InternalIdentityFile.loadOrCreate(path)
+        } catch SupervisorError.fileMode(let file, let mode) {
+            throw ServeError.invalid(
+                "--internal-id-file \(file) is readable by group or others (mode \(String(mode, radix: 8))); run: chmod 600 \(file)")
+        } catch SupervisorError.io(let file, let reason) {
+            throw ServeError.invalid(
+                "--internal-id-file \(file): \(reason): give membershipd's internal identity (an nkey seed, mode 0600), or a path where it can make one"
+            )
+        }
+    }
+
     func run() async throws {
-        let (identity, createdIdentity) = try InternalIdentityFile.loadOrCreate(options.internalIDFile)
+        let (identity, createdIdentity) = try Self.internalIdentity(options.internalIDFile)
         if createdIdentity { logger.notice("created internal identity \(options.internalIDFile) (0600), nkey \(identity.nkey)") }
         let executable = try await NatsServerExecutable.locate(options.natsServer)
         let state = NodePaths.local.absolute

@@ -160,6 +160,27 @@ struct OperatorMessageTests {
         Self.expectOneCleanLine(r)
     }
 
+    @Test("serve: an --internal-id-file others can read, or that holds no seed, is named with its flag; nothing starts")
+    func serveIdentityFile() async throws {
+        let dir = TempDirectory("unibus-test-cli")
+        let open = dir.file("open.id"), junk = dir.file("junk.id")
+        FileManager.default.createFile(atPath: open, contents: Data("SUAM\n".utf8), attributes: [.posixPermissions: 0o644])
+        FileManager.default.createFile(atPath: junk, contents: Data("not a seed\n".utf8), attributes: [.posixPermissions: 0o600])
+        let ports = ["--nats-port", "\(FreePort.next())", "--http-port", "\(FreePort.next())"]
+        // serve logs (its TLS material) before it reads the identity: the error is its last line.
+        func error(_ r: CLIResult) -> String { r.stderr.split(separator: "\n").last.map(String.init) ?? "" }
+        let loose = try await Self.serve(ports + ["--internal-id-file", open], in: dir)
+        #expect(loose.status == 1)
+        #expect(
+            error(loose) == "error: --internal-id-file \(open) is readable by group or others (mode 644); run: chmod 600 \(open)", "\(loose.stderr)")
+        let bad = try await Self.serve(ports + ["--internal-id-file", junk], in: dir)
+        #expect(bad.status == 1)
+        #expect(error(bad).hasPrefix("error: --internal-id-file \(junk): "), "\(bad.stderr)")
+        #expect(!bad.stderr.contains("not a seed"), "\(bad.stderr)")
+        for leak in ["errno", "BoringSSL", "NIOSSL", "IOError"] { #expect(!(loose.stderr + bad.stderr).contains(leak)) }
+        #expect(!FileManager.default.fileExists(atPath: dir.file("local_files/nats-server.pid")))
+    }
+
     @Test("KV commands: an --internal-id-file that holds no seed is named with its flag")
     func kvIdentityThatIsNoSeed() async throws {
         let dir = TempDirectory("unibus-test-cli")

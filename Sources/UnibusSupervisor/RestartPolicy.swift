@@ -14,7 +14,7 @@ public struct RestartPolicy: Sendable {
     public init() {}
 
     /// The delays of one service run.
-    func schedule() -> Schedule { Schedule(policy: self, delay: initialDelay) }
+    func schedule() -> Schedule { Schedule(policy: self) }
 
     /// The state of one service run's restarts.
     struct Schedule {
@@ -22,9 +22,9 @@ public struct RestartPolicy: Sendable {
         var delay: Duration
         private(set) var hasStartedOnce = false
 
-        init(policy: RestartPolicy, delay: Duration) {
+        init(policy: RestartPolicy) {
             self.policy = policy
-            self.delay = delay
+            delay = policy.initialDelay
         }
 
         /// A server became ready.

@@ -33,7 +33,7 @@ public enum FreePort {
     }
 
     /// `127.0.0.1:<port>` as a socket address.
-    static func loopback(port: Int) -> sockaddr_in {
+    public static func loopback(port: Int) -> sockaddr_in {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = UInt16(port).bigEndian

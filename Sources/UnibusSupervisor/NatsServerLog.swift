@@ -39,9 +39,10 @@ final class NatsServerLog: Sendable {
         case .reloadFailed(let reason): for w in waiters { w.resume(returning: .failure(.reloadFailed(reason))) }
         default: break
         }
-        if line.contains("[ERR]") || line.contains("[FTL]") {
+        let level = NatsServerLogLine.level(line)
+        if level == "ERR" || level == "FTL" {
             logger.error("nats-server: \(line)")
-        } else if line.contains("[WRN]") {
+        } else if level == "WRN" {
             logger.warning("nats-server: \(line)")
         } else if forwardAll {
             logger.info("nats-server: \(line)")
@@ -84,17 +85,44 @@ final class NatsServerLog: Sendable {
 enum NatsServerLogLine: Equatable {
     case ready, reloaded, reloadFailed(String), other
 
+    /// Only nats-server's own messages count, matched whole: a client can put any text in the
+    /// log (`authentication error - Nkey "…Reloaded server configuration"`), and a phrase found
+    /// anywhere in a line would confirm a reload that has not happened.
     init(_ line: String) {
-        if line.contains("Server is ready") {
+        guard let (level, message) = Self.parts(line) else {
+            self = .other
+            return
+        }
+        if level == "INF" && message == "Server is ready" {
             self = .ready
-        } else if line.contains("Reloaded server configuration") {
+        } else if level == "INF" && (message == "Reloaded server configuration" || message.hasPrefix("Reloaded server configuration (")) {
+            // 2.15 appends the config's digest: "(sha256:…)".
             self = .reloaded
-        } else if let r = line.range(of: "Failed to reload server configuration: ") {
-            self = .reloadFailed(String(line[r.upperBound...]))
+        } else if level == "ERR", message.hasPrefix(Self.reloadFailure) {
+            self = .reloadFailed(String(message.dropFirst(Self.reloadFailure.count)))
         } else {
             self = .other
         }
     }
+
+    static let reloadFailure = "Failed to reload server configuration: "
+
+    /// `[pid] [date time ][LVL] message`, nats-server's line format: the level and the message.
+    static func parts(_ line: String) -> (level: Substring, message: Substring)? {
+        guard line.hasPrefix("["), let pidEnd = line.firstIndex(of: "]"),
+            line[line.index(after: line.startIndex)..<pidEnd].allSatisfy(\.isNumber)
+        else { return nil }
+        guard let open = line[pidEnd...].range(of: " ["), line[open.upperBound...].count > 5 else { return nil }
+        let levelStart = open.upperBound
+        let levelEnd = line.index(levelStart, offsetBy: 3)
+        guard line[levelEnd...].hasPrefix("] ") else { return nil }
+        // Between the pid and the level only the timestamp may stand (digits, '/', ':', '.', ' ').
+        guard line[line.index(after: pidEnd)..<open.lowerBound].allSatisfy({ $0.isNumber || "/:. ".contains($0) }) else { return nil }
+        return (line[levelStart..<levelEnd], line[line.index(levelEnd, offsetBy: 2)...])
+    }
+
+    /// The level tag of a nats-server line (`ERR`, `WRN`, …), nil for anything else.
+    static func level(_ line: String) -> Substring? { parts(line)?.level }
 
     var isReloadOutcome: Bool {
         switch self {
